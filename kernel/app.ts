@@ -1,0 +1,191 @@
+import { Scalar } from '@scalar/hono-api-reference';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { etag } from 'hono/etag';
+import { createMiddleware } from 'hono/factory';
+import { HTTPException } from 'hono/http-exception';
+import { requestId } from 'hono/request-id';
+import { matchedRoutes } from 'hono/route';
+import { secureHeaders } from 'hono/secure-headers';
+import { generateSpecs } from 'hono-openapi';
+import type { Redis } from 'ioredis';
+import { authContext, type Caller, type ResolvedSession, type SessionResolver } from './auth-context.js';
+import type { Config } from './config.js';
+import { databaseAnswers } from './database.js';
+import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+import type { Database, EntityManager } from './module.js';
+import { Problem, problemResponse } from './problem.js';
+import { requireJsonBody } from './validation.js';
+
+export type AppEnv = {
+  Variables: {
+    em: EntityManager;
+    requestId: string;
+    credentials?: 'bearer' | 'cookie';
+    caller?: Caller;
+    session?: ResolvedSession;
+    token?: string;
+  };
+};
+
+export const MAX_BODY_BYTES = 64 * 1024;
+
+export interface MountedModule {
+  name: string;
+  description: string | undefined;
+  routes: Hono<AppEnv> | undefined;
+  internal: Hono | undefined;
+}
+
+export interface AppParts {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  db: Database;
+  redis: Redis | undefined;
+  modules: MountedModule[];
+  sessionResolver: () => SessionResolver;
+}
+
+/** The label for metrics and logs: the matched route pattern, never the raw path (ids would explode it). */
+function routeLabel(c: Context): string {
+  const endpoint = matchedRoutes(c).findLast((route) => route.method !== 'ALL');
+  return endpoint?.path ?? 'unmatched';
+}
+
+function accessLog(logger: Logger, metrics: Metrics): MiddlewareHandler<AppEnv> {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const started = performance.now();
+    await next();
+    const seconds = (performance.now() - started) / 1000;
+    const labels = { method: c.req.method, route: routeLabel(c), status: String(c.res.status) };
+    metrics.requests.inc(labels);
+    metrics.duration.observe(labels, seconds);
+    logger.info(
+      { requestId: c.var.requestId, method: labels.method, route: labels.route, path: c.req.path, status: c.res.status, durationMs: Math.round(seconds * 10000) / 10 },
+      'request',
+    );
+  });
+}
+
+/** Anonymous catalog reads are cacheable; anything personal is not. */
+export const anonymousEtag: MiddlewareHandler<AppEnv> = createMiddleware<AppEnv>(async (c, next) => {
+  c.header('Vary', 'Authorization, Cookie');
+  if (c.var.credentials) {
+    await next();
+    c.header('Cache-Control', 'private, no-store');
+    return;
+  }
+  await etag({ weak: true })(c, next);
+  c.header('Cache-Control', 'no-cache');
+});
+
+function toProblem(error: unknown): Problem | undefined {
+  if (error instanceof Problem) return error;
+  if (error instanceof HTTPException) {
+    if (error.status === 400 && /json/i.test(error.message)) return new Problem(400, 'malformed_json', 'The request body is not valid JSON.');
+    if (error.status === 413) return payloadTooLarge();
+  }
+  return undefined;
+}
+
+function payloadTooLarge() {
+  return new Problem(413, 'payload_too_large', `Request bodies may be at most ${MAX_BODY_BYTES / 1024} KiB.`);
+}
+
+/** Route patterns → methods, so that a known path with the wrong method answers 405, not 404. */
+function allowedMethods(app: Hono<AppEnv>): (path: string) => string[] {
+  let table: { pattern: RegExp; method: string }[] | undefined;
+  return (path) => {
+    table ??= app.routes
+      .filter((route) => route.method !== 'ALL')
+      .map((route) => ({
+        method: route.method,
+        pattern: new RegExp(`^${route.path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\/:[^/]+/g, '/[^/]+')}/?$`),
+      }));
+    return [...new Set(table.filter((entry) => entry.pattern.test(path)).map((entry) => entry.method))];
+  };
+}
+
+export function createApp(parts: AppParts): Hono<AppEnv> {
+  const { config, logger, metrics, db, redis } = parts;
+  const app = new Hono<AppEnv>();
+
+  app.use('*', requestId({ limitLength: 128 }));
+  app.use('*', accessLog(logger, metrics));
+  app.use('*', secureHeaders({ crossOriginResourcePolicy: 'same-site', referrerPolicy: 'no-referrer' }));
+  app.use('*', async (c, next) => {
+    await next();
+    if (!c.req.path.startsWith('/api/docs')) c.header('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
+  });
+  app.use('*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw payloadTooLarge(); } }));
+  app.use('*', async (c, next) => {
+    c.set('em', db.em.fork());
+    await next();
+  });
+  app.use('/api/*', requireJsonBody);
+  app.use('/api/*', authContext(parts.sessionResolver, config));
+
+  for (const module of parts.modules) {
+    if (module.routes) app.route(`/api/${module.name}`, module.routes);
+    if (module.internal) app.route(`/internal/${module.name}`, module.internal);
+  }
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', async (c) => {
+    const checks: Record<string, 'ok' | 'down'> = { database: (await databaseAnswers(db)) ? 'ok' : 'down' };
+    if (redis) checks.redis = await redis.ping().then(() => 'ok' as const, () => 'down' as const);
+    const ready = Object.values(checks).every((state) => state === 'ok');
+    return c.json({ status: ready ? 'ready' : 'unavailable', checks }, ready ? 200 : 503);
+  });
+  app.get('/metrics', async (c) => c.text(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }));
+
+  let spec: Promise<unknown> | undefined;
+  app.get('/api/docs/openapi.json', async (c) => {
+    spec ??= generateSpecs(app, {
+      documentation: {
+        info: {
+          title: 'BookStore API',
+          version: '1.0.0',
+          description: 'Used-books marketplace. Errors are RFC 9457 problem documents (application/problem+json).',
+        },
+        tags: parts.modules.map((m) => ({ name: m.name, description: m.description ?? m.name })),
+        components: {
+          securitySchemes: {
+            bearer: { type: 'http', scheme: 'bearer', description: 'The token from POST /api/auth/login' },
+            cookie: { type: 'apiKey', in: 'cookie', name: 'bookstore_session' },
+          },
+        },
+      },
+      exclude: [/^\/internal\//, '/healthz', '/readyz', '/metrics', /^\/api\/docs/],
+      defaultValidationErrorResponse: false,
+    });
+    return c.json(await spec);
+  });
+  app.get('/api/docs', Scalar({ url: '/api/docs/openapi.json', pageTitle: 'BookStore API reference' }));
+
+  const methodsFor = allowedMethods(app);
+  app.notFound((c) => {
+    const allowed = methodsFor(c.req.path);
+    if (allowed.length > 0) {
+      return problemResponse(
+        c,
+        new Problem(405, 'method_not_allowed', `${c.req.method} is not allowed here; use ${allowed.join(', ')}.`, undefined, { Allow: allowed.join(', ') }),
+      );
+    }
+    return problemResponse(c, new Problem(404, 'not_found', `No route for ${c.req.method} ${c.req.path}.`));
+  });
+
+  app.onError((error, c) => {
+    const problem = toProblem(error);
+    if (problem) return problemResponse(c, problem);
+    logger.error({ requestId: c.var.requestId, err: error }, 'unexpected error');
+    return problemResponse(
+      c,
+      new Problem(500, 'internal', `Something went wrong on our side. Quote request id ${c.var.requestId} when reporting it.`),
+    );
+  });
+
+  return app;
+}

@@ -1,0 +1,111 @@
+import type { Context, MiddlewareHandler } from 'hono';
+import { getCookie, setCookie } from 'hono/cookie';
+import { createMiddleware } from 'hono/factory';
+import type { Config } from './config.js';
+import { forbidden, unauthorized } from './problem.js';
+import { storeOrigin } from './request.js';
+import type { AppEnv } from './app.js';
+
+export const SESSION_COOKIE = 'bookstore_session';
+
+export type Role = 'customer' | 'admin';
+
+export interface Caller {
+  id: number;
+  name: string;
+  email: string;
+  role: Role;
+  createdAt: string;
+}
+
+export interface ResolvedSession {
+  sessionId: string;
+  user: Caller;
+  expiresAt: string;
+  /** The expiry moved forward on this use, so a cookie should be re-issued. */
+  renewed: boolean;
+}
+
+/** What the auth module answers for a token; every module authenticates through it. */
+export interface SessionResolver {
+  resolveSession(input: { token: string }): Promise<ResolvedSession | null>;
+}
+
+const UNSAFE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+function credentials(c: Context): { token: string; via: 'bearer' | 'cookie' } | undefined {
+  const header = c.req.header('authorization');
+  if (header) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    return match?.[1] ? { token: match[1], via: 'bearer' } : undefined;
+  }
+  const cookie = getCookie(c, SESSION_COOKIE);
+  return cookie ? { token: cookie, via: 'cookie' } : undefined;
+}
+
+export function writeSessionCookie(c: Context, config: Config, token: string, expiresAt: Date) {
+  setCookie(c, SESSION_COOKIE, token, {
+    httpOnly: true,
+    sameSite: 'Lax',
+    path: '/',
+    secure: storeOrigin(c, config.publicUrl, config.trustProxy).startsWith('https:'),
+    expires: expiresAt,
+  });
+}
+
+export function clearSessionCookie(c: Context, config: Config) {
+  setCookie(c, SESSION_COOKIE, '', {
+    httpOnly: true,
+    sameSite: 'Lax',
+    path: '/',
+    secure: storeOrigin(c, config.publicUrl, config.trustProxy).startsWith('https:'),
+    maxAge: 0,
+  });
+}
+
+/**
+ * Resolves the caller of every request that carries a token, by asking the auth module (no cache:
+ * a logout anywhere takes effect on the next request everywhere). A cookie-authenticated unsafe
+ * request must come from the store's own origin, which stops cross-site request forgery.
+ */
+export function authContext(resolver: () => SessionResolver, config: Config): MiddlewareHandler<AppEnv> {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const given = credentials(c);
+    if (!given) return next();
+    c.set('credentials', given.via);
+    if (given.via === 'cookie' && UNSAFE_METHODS.has(c.req.method)) {
+      const origin = c.req.header('origin');
+      if (origin !== storeOrigin(c, config.publicUrl, config.trustProxy)) {
+        throw forbidden('A cookie-authenticated change must come from the store’s own origin.');
+      }
+    }
+    const session = await resolver().resolveSession({ token: given.token });
+    if (session) {
+      c.set('session', session);
+      c.set('caller', session.user);
+      c.set('token', given.token);
+      if (session.renewed && given.via === 'cookie') writeSessionCookie(c, config, given.token, new Date(session.expiresAt));
+    }
+    return next();
+  });
+}
+
+/** Route guard: the request must be signed in. */
+export const signedIn: MiddlewareHandler<AppEnv> = createMiddleware<AppEnv>(async (c, next) => {
+  if (!c.var.caller) throw unauthorized();
+  await next();
+});
+
+/** Route guard: the request must come from an administrator. */
+export const adminOnly: MiddlewareHandler<AppEnv> = createMiddleware<AppEnv>(async (c, next) => {
+  if (!c.var.caller) throw unauthorized();
+  if (c.var.caller.role !== 'admin') throw forbidden('Only an administrator may do this.');
+  await next();
+});
+
+/** The signed-in caller; use behind `signedIn`. */
+export function callerOf(c: Context<AppEnv>): Caller {
+  const caller = c.var.caller;
+  if (!caller) throw unauthorized();
+  return caller;
+}

@@ -1,0 +1,85 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { MikroORM, type Options } from '@mikro-orm/core';
+import type { AbstractSqlDriver } from '@mikro-orm/knex';
+import { Migrator } from '@mikro-orm/migrations';
+import type { Config } from './config.js';
+import type { Logger } from './logger.js';
+import type { BookstoreModule, Database } from './module.js';
+
+export const migrationsTable = (module: string) => `bookstore_migrations_${module.replaceAll('-', '_')}`;
+
+async function driverOptions(database: Config['database']): Promise<Options<AbstractSqlDriver>> {
+  if (database.kind === 'mysql') {
+    const { MySqlDriver } = await import('@mikro-orm/mysql');
+    return {
+      driver: MySqlDriver,
+      clientUrl: database.url,
+      pool: { min: 1, max: 10 },
+      driverOptions: { connection: { timezone: 'Z', connectTimeout: 5000 } },
+    };
+  }
+  const { BetterSqliteDriver } = await import('@mikro-orm/better-sqlite');
+  if (database.file !== ':memory:') mkdirSync(dirname(database.file), { recursive: true });
+  return { driver: BetterSqliteDriver, dbName: database.file };
+}
+
+/** Opens the database with the entities of the modules this process runs, and no others. */
+export async function openDatabase(config: Config, modules: BookstoreModule[], logger: Logger): Promise<Database> {
+  const db = await MikroORM.init<AbstractSqlDriver>({
+    ...(await driverOptions(config.database)),
+    entities: modules.flatMap((m) => m.entities ?? []),
+    discovery: { warnWhenNoEntities: false },
+    forceUtcTimezone: true,
+    allowGlobalContext: false,
+    ensureDatabase: false,
+    extensions: [Migrator],
+    logger: (message) => logger.debug({ orm: message }),
+  });
+  if (config.database.kind === 'sqlite') {
+    await db.em.getConnection().execute('pragma journal_mode = wal');
+    await db.em.getConnection().execute('pragma busy_timeout = 5000');
+  }
+  return db;
+}
+
+/**
+ * MySQL: applies each module's committed migrations, tracked in the module's own table.
+ * SQLite (the embedded local default): creates or extends the tables from the entities.
+ */
+export async function prepareSchema(db: Database, config: Config, modules: BookstoreModule[], logger: Logger) {
+  if (config.database.kind === 'sqlite') {
+    await db.schema.updateSchema({ safe: true });
+    return;
+  }
+  for (const module of modules) {
+    if (!module.migrations?.length) continue;
+    const applied = await moduleMigrator(db, module).up();
+    if (applied.length) logger.info({ module: module.name, migrations: applied.map((m) => m.name) }, 'migrations applied');
+  }
+}
+
+export function moduleMigrator(db: Database, module: BookstoreModule, path?: string): Migrator {
+  db.config.set('migrations', {
+    ...db.config.get('migrations'),
+    tableName: migrationsTable(module.name),
+    migrationsList: path ? undefined : module.migrations,
+    path: path ?? `./modules/${module.name}/migrations`,
+    pathTs: path ?? `./modules/${module.name}/migrations`,
+    snapshot: false,
+    transactional: true,
+    allOrNothing: true,
+    emit: 'ts',
+    fileName: (timestamp: string, name?: string) => `Migration${timestamp}${name ? `_${name}` : ''}`,
+  });
+  return new Migrator(db.em);
+}
+
+export async function databaseAnswers(db: Database): Promise<boolean> {
+  try {
+    await db.em.getConnection().execute('select 1');
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,105 @@
+import { Hono } from 'hono';
+import { timingSafeEqual } from 'node:crypto';
+import type { ModuleName } from './config.js';
+import { Problem, type ProblemDocument } from './problem.js';
+
+/**
+ * A module's internal API: named operations that take one JSON value and answer one.
+ * Other modules call it through `Services.api()`: a direct call when the owner runs in the same
+ * process, `POST /internal/<module>/<operation>` with the service token when it does not.
+ */
+export type InternalApi = object;
+type Operation = (input: unknown) => Promise<unknown>;
+
+export const INTERNAL_TOKEN_HEADER = 'x-internal-token';
+
+export function tokensMatch(expected: string | undefined, given: string | undefined): boolean {
+  if (!expected || !given) return false;
+  const a = Buffer.from(expected);
+  const b = Buffer.from(given);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Serves a module's internal API; refuses every call that lacks the service token. */
+export function internalRoutes(api: InternalApi, operations: readonly string[], token: string | undefined): Hono {
+  const app = new Hono();
+  app.use('*', async (c, next) => {
+    if (!tokensMatch(token, c.req.header(INTERNAL_TOKEN_HEADER))) {
+      throw new Problem(401, 'unauthorized', 'A valid service token is required.');
+    }
+    await next();
+  });
+  for (const operation of operations) {
+    app.post(`/${operation}`, async (c) => {
+      const input: unknown = await c.req.json().catch(() => {
+        throw new Problem(400, 'malformed_json', 'Internal calls carry a JSON body.');
+      });
+      const output = await (api as Record<string, Operation>)[operation]!(input);
+      return c.json({ result: output ?? null });
+    });
+  }
+  return app;
+}
+
+/** Calls another process's internal API over HTTP. */
+export class InternalClient {
+  constructor(
+    private readonly module: ModuleName,
+    private readonly baseUrl: string,
+    private readonly token: string,
+    private readonly timeoutMs = 5000,
+  ) {}
+
+  async call(operation: string, input: unknown): Promise<unknown> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.baseUrl}/internal/${this.module}/${operation}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', [INTERNAL_TOKEN_HEADER]: this.token },
+        body: JSON.stringify(input),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch {
+      throw this.unavailable();
+    }
+    if (response.ok) return ((await response.json()) as { result: unknown }).result;
+    if (response.status >= 500 || response.status === 401) throw this.unavailable();
+    throw Problem.fromDocument((await response.json()) as ProblemDocument);
+  }
+
+  private unavailable() {
+    return new Problem(503, 'service_unavailable', `The ${this.module} service is unavailable right now; try again shortly.`, undefined, {
+      'Retry-After': '2',
+    });
+  }
+}
+
+export function remoteApi<Api>(client: InternalClient, operations: readonly (keyof Api & string)[]): Api {
+  return Object.fromEntries(operations.map((operation) => [operation, (input: unknown) => client.call(operation, input)])) as Api;
+}
+
+/** Where each module's internal API lives for this process: here, or behind its URL. */
+export class Services {
+  private readonly local = new Map<ModuleName, InternalApi>();
+
+  constructor(
+    private readonly urls: Partial<Record<ModuleName, string>>,
+    private readonly token: string | undefined,
+  ) {}
+
+  provide(module: ModuleName, api: InternalApi) {
+    this.local.set(module, api);
+  }
+
+  runsHere(module: ModuleName) {
+    return this.local.has(module);
+  }
+
+  api<Api>(module: ModuleName, operations: readonly (keyof Api & string)[]): Api {
+    const local = this.local.get(module);
+    if (local) return local as Api;
+    const url = this.urls[module];
+    if (!url || !this.token) throw new Error(`module ${module} does not run in this process and has no URL`);
+    return remoteApi<Api>(new InternalClient(module, url, this.token), operations);
+  }
+}

@@ -1,0 +1,109 @@
+import { serve, type ServerType } from '@hono/node-server';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Redis } from 'ioredis';
+import { createApp, type MountedModule } from './app.js';
+import type { SessionResolver } from './auth-context.js';
+import type { Config } from './config.js';
+import { openDatabase, prepareSchema } from './database.js';
+import { Services, internalRoutes } from './internal.js';
+import { createLogger, type Logger } from './logger.js';
+import { Metrics } from './metrics.js';
+import type { BookstoreModule, ModuleContext } from './module.js';
+import { MemoryRateLimiter, RedisRateLimiter } from './rate-limit.js';
+import { createRedis } from './redis.js';
+
+export interface RunningStore {
+  url: string;
+  port: number;
+  context: ModuleContext;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the modules named by the configuration in this process: database and schema, Redis, each
+ * module's start-up work (admin account, demo catalog), then the HTTP server.
+ */
+export async function startStore(config: Config, modules: BookstoreModule[], logger: Logger = createLogger(config.logLevel)): Promise<RunningStore> {
+  const running = modules.filter((m) => config.modules.includes(m.name));
+  const db = await openDatabase(config, running, logger);
+  let redis: Redis | undefined;
+  try {
+    if (config.migrate) await prepareSchema(db, config, running, logger);
+    redis = config.redisUrl ? createRedis(config.redisUrl, 'request', logger, config.redisKeyPrefix) : undefined;
+
+    const services = new Services(config.serviceUrls, config.internalToken);
+    const context: ModuleContext = {
+      config,
+      logger,
+      db,
+      redis,
+      rateLimiter: redis ? new RedisRateLimiter(redis) : new MemoryRateLimiter(),
+      services,
+    };
+
+    const mounted: MountedModule[] = running.map((module) => {
+      const internal = module.internalApi?.(context);
+      if (internal) services.provide(module.name, internal.api);
+      return {
+        name: module.name,
+        description: module.description,
+        routes: module.routes?.(context),
+        internal: internal ? internalRoutes(internal.api, internal.operations, config.internalToken) : undefined,
+      };
+    });
+    for (const module of running) await module.start?.(context);
+
+    const app = createApp({
+      config,
+      logger,
+      metrics: new Metrics(config.modules),
+      db,
+      redis,
+      modules: mounted,
+      sessionResolver: () => services.api<SessionResolver>('auth', ['resolveSession']),
+    });
+    const server = await listen(app.fetch, config.port);
+    const port = (server.address() as AddressInfo).port;
+    logger.info({ port, modules: config.modules, database: config.database.kind }, 'bookstore listening');
+
+    return {
+      url: `http://127.0.0.1:${port}`,
+      port,
+      context,
+      close: async () => {
+        await closeServer(server, config.shutdownTimeoutMs, logger);
+        for (const module of [...running].reverse()) await module.stop?.();
+        await redis?.quit().catch(() => redis?.disconnect());
+        await db.close(true);
+      },
+    };
+  } catch (error) {
+    redis?.disconnect();
+    await db.close(true);
+    throw error;
+  }
+}
+
+function listen(fetch: (request: Request) => Response | Promise<Response>, port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server: ServerType = serve({ fetch, port, hostname: '0.0.0.0' }, () => resolve(server as Server));
+    server.once('error', reject);
+  });
+}
+
+/** Stops accepting, lets in-flight requests finish, and cuts whatever is still open at the deadline. */
+function closeServer(server: Server, deadlineMs: number, logger: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      logger.warn({ deadlineMs }, 'shutdown deadline reached; closing remaining connections');
+      server.closeAllConnections();
+    }, deadlineMs);
+    timer.unref();
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}

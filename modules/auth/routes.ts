@@ -1,0 +1,110 @@
+import { Hono } from 'hono';
+import { describeRoute } from 'hono-openapi';
+import * as v from 'valibot';
+import type { AppEnv } from '../../kernel/app.js';
+import { adminOnly, callerOf, clearSessionCookie, signedIn, writeSessionCookie } from '../../kernel/auth-context.js';
+import type { ModuleContext } from '../../kernel/module.js';
+import { jsonContent, pageOf, problemContent, signedInSecurity } from '../../kernel/openapi.js';
+import { clientAddress } from '../../kernel/request.js';
+import { pageQuery, valid } from '../../kernel/validation.js';
+import { LoginBody, RegisterBody, UserSchema } from './schemas.js';
+import * as auth from './service.js';
+
+const UserEnvelope = v.object({ user: UserSchema });
+const invalid = problemContent('Invalid request (validation_failed or malformed_json)');
+const notSignedIn = problemContent('Not signed in (unauthorized)');
+
+export function authRoutes(ctx: ModuleContext): Hono<AppEnv> {
+  const { config, rateLimiter } = ctx;
+  const app = new Hono<AppEnv>();
+
+  app.post(
+    '/register',
+    describeRoute({
+      tags: ['auth'],
+      summary: 'Create a customer account',
+      responses: {
+        201: jsonContent(UserEnvelope, 'The new account'),
+        400: invalid,
+        409: problemContent('The email is taken, ignoring case (email_taken)'),
+        429: problemContent('More than 30 new accounts from this address in 10 minutes (rate_limited, with Retry-After)'),
+      },
+    }),
+    valid('json', RegisterBody),
+    async (c) => {
+      const user = await auth.register(c.var.em, rateLimiter, c.req.valid('json'), clientAddress(c, config.trustProxy));
+      return c.json({ user }, 201);
+    },
+  );
+
+  app.post(
+    '/login',
+    describeRoute({
+      tags: ['auth'],
+      summary: 'Sign in; answers a bearer token and sets the session cookie',
+      responses: {
+        200: jsonContent(v.object({ token: v.string(), expiresAt: v.string(), user: UserSchema }), 'Signed in'),
+        400: invalid,
+        401: problemContent('Unknown email or wrong password, answered alike (invalid_credentials)'),
+        429: problemContent('After 5 failures for one email or 20 for one address in 15 minutes (rate_limited, with Retry-After)'),
+      },
+    }),
+    valid('json', LoginBody),
+    async (c) => {
+      const session = await auth.login(c.var.em, rateLimiter, c.req.valid('json'), clientAddress(c, config.trustProxy));
+      writeSessionCookie(c, config, session.token, session.expiresAt);
+      return c.json({ token: session.token, expiresAt: session.expiresAt.toISOString(), user: session.user });
+    },
+  );
+
+  app.post(
+    '/logout',
+    describeRoute({
+      tags: ['auth'],
+      summary: 'End this session everywhere at once',
+      security: signedInSecurity,
+      responses: { 204: { description: 'Signed out; the token and cookie stop working in every service' }, 401: notSignedIn },
+    }),
+    signedIn,
+    async (c) => {
+      await auth.logout(c.var.em, c.var.session!.sessionId);
+      clearSessionCookie(c, config);
+      return c.body(null, 204);
+    },
+  );
+
+  app.get(
+    '/me',
+    describeRoute({
+      tags: ['auth'],
+      summary: 'The signed-in user',
+      security: signedInSecurity,
+      responses: { 200: jsonContent(UserEnvelope, 'The caller'), 401: notSignedIn },
+    }),
+    signedIn,
+    (c) => c.json({ user: callerOf(c) }),
+  );
+
+  app.get(
+    '/users',
+    describeRoute({
+      tags: ['auth'],
+      summary: 'All accounts (administrators only)',
+      security: signedInSecurity,
+      responses: {
+        200: jsonContent(pageOf(UserSchema), 'A page of users, oldest first'),
+        400: invalid,
+        401: notSignedIn,
+        403: problemContent('Not an administrator (forbidden)'),
+      },
+    }),
+    adminOnly,
+    valid('query', v.object(pageQuery)),
+    async (c) => {
+      const { page, limit } = c.req.valid('query');
+      return c.json(await auth.listUsers(c.var.em, page, limit));
+    },
+  );
+
+  return app;
+}

@@ -1,0 +1,37 @@
+import { defineEntity, type InferEntity } from '@mikro-orm/core';
+
+export const Book = defineEntity({
+  name: 'Book',
+  tableName: 'catalog_books',
+  properties: (p) => ({
+    id: p.integer().primary().autoincrement(),
+    title: p.string().length(300).index(),
+    author: p.string().length(200),
+    description: p.text().default(''),
+    isbn: p.string().length(17).nullable(),
+    priceCents: p.integer().index(),
+    stock: p.integer(),
+    /** The seller's user id in the auth module; a plain number, since the auth tables are not ours. */
+    sellerId: p.integer().index(),
+    createdAt: p.datetime(3).onCreate(() => new Date()).index(),
+    updatedAt: p.datetime(3).onCreate(() => new Date()).onUpdate(() => new Date()),
+    /** Deleted books leave the catalog but keep their row, so stock given back to them still lands. */
+    deletedAt: p.datetime(3).nullable(),
+  }),
+});
+export type Book = InferEntity<typeof Book>;
+
+/**
+ * The search index: one row per distinct word of a book's title and author, lower-cased and without
+ * accents. `word LIKE 'prefix%'` on the primary key answers word-or-prefix search from an index on
+ * MySQL and SQLite alike.
+ */
+export const BookWord = defineEntity({
+  name: 'BookWord',
+  tableName: 'catalog_book_words',
+  properties: (p) => ({
+    word: p.string().length(64).primary(),
+    bookId: p.integer().primary().index(),
+  }),
+});
+export type BookWord = InferEntity<typeof BookWord>;

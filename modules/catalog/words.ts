@@ -1,0 +1,11 @@
+/** Splits text into search words: lower-cased, accents removed ("Márquez" → "marquez"), letters and digits only. */
+export function searchWords(text: string): string[] {
+  const words = text
+    .normalize('NFKD')
+    .replace(/\p{M}+/gu, '')
+    .toLowerCase()
+    .split(/[^\p{L}\p{N}]+/u)
+    .filter(Boolean)
+    .map((word) => word.slice(0, 64));
+  return [...new Set(words)];
+}
