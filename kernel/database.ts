@@ -67,8 +67,8 @@ export function moduleMigrator(db: Database, module: BookstoreModule, path?: str
     path: path ?? `./modules/${module.name}/migrations`,
     pathTs: path ?? `./modules/${module.name}/migrations`,
     snapshot: false,
-    transactional: true,
-    allOrNothing: true,
+    // MySQL commits DDL implicitly, so wrapping migrations in a transaction would only pretend.
+    transactional: false,
     emit: 'ts',
     fileName: (timestamp: string, name?: string) => `Migration${timestamp}${name ? `_${name}` : ''}`,
   });
