@@ -30,3 +30,18 @@ export function createRedis(url: string, role: RedisRole, logger: Logger, keyPre
   });
   return redis;
 }
+
+/** Gives a fresh connection a moment to come up, so the first requests do not fail for nothing. */
+export async function whenReady(redis: Redis, timeoutMs: number): Promise<boolean> {
+  if (redis.status === 'ready') return true;
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => done(false), timeoutMs);
+    const onReady = () => done(true);
+    function done(ready: boolean) {
+      clearTimeout(timer);
+      redis.off('ready', onReady);
+      resolve(ready);
+    }
+    redis.on('ready', onReady);
+  });
+}

@@ -11,7 +11,7 @@ import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import type { BookstoreModule, ModuleContext } from './module.js';
 import { MemoryRateLimiter, RedisRateLimiter } from './rate-limit.js';
-import { createRedis } from './redis.js';
+import { createRedis, whenReady } from './redis.js';
 
 export interface RunningStore {
   url: string;
@@ -31,6 +31,7 @@ export async function startStore(config: Config, modules: BookstoreModule[], log
   try {
     if (config.migrate) await prepareSchema(db, config, running, logger);
     redis = config.redisUrl ? createRedis(config.redisUrl, 'request', logger, config.redisKeyPrefix) : undefined;
+    if (redis && !(await whenReady(redis, 3000))) logger.warn('redis is not reachable yet; requests that need it answer 503 until it is');
 
     const services = new Services(config.serviceUrls, config.internalToken);
     const context: ModuleContext = {
@@ -100,8 +101,11 @@ function closeServer(server: Server, deadlineMs: number, logger: Logger): Promis
       server.closeAllConnections();
     }, deadlineMs);
     timer.unref();
+    // Keep-alive connections turn idle as their last responses go out: close each as it does.
+    const sweeper = setInterval(() => server.closeIdleConnections(), 50);
     server.close(() => {
       clearTimeout(timer);
+      clearInterval(sweeper);
       resolve();
     });
     server.closeIdleConnections();
