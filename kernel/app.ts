@@ -118,6 +118,7 @@ export function createApp(parts: AppParts): Hono<AppEnv> {
   app.use('*', async (c, next) => {
     await next();
     if (!c.req.path.startsWith('/api/docs')) c.header('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
+    if (c.res.headers.get('content-type') === 'application/json') c.header('Content-Type', 'application/json; charset=utf-8');
   });
   app.use('*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw payloadTooLarge(); } }));
   app.use('*', async (c, next) => {

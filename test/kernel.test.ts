@@ -164,7 +164,7 @@ describe.runIf(ready)('the HTTP kernel on MariaDB and Redis', () => {
       expect(JSON.stringify(response.body)).not.toMatch(/catalog_book_words|insert|at .*\.ts/i);
       expect(response.body.detail).toContain(response.headers.get('x-request-id'));
     } finally {
-      await db.query('create table catalog_book_words (word varchar(64) not null, book_id int unsigned not null, primary key (word, book_id), index catalog_book_words_book_id_index (book_id))');
+      await db.query('create table catalog_book_words (word varchar(64) character set utf8mb4 collate utf8mb4_bin not null, book_id int unsigned not null, primary key (word, book_id), index catalog_book_words_book_id_index (book_id))');
     }
   });
 

@@ -3,17 +3,25 @@ import { defineEntity, type InferEntity } from '@mikro-orm/core';
 export const Book = defineEntity({
   name: 'Book',
   tableName: 'catalog_books',
+  // Every listing filters on `deleted_at is null` and orders by one of these, so each sort has an
+  // index that answers "the next page" without sorting, and counts without reading rows.
+  indexes: [
+    { properties: ['deletedAt', 'createdAt'] },
+    { properties: ['deletedAt', 'priceCents'] },
+    { properties: ['deletedAt', 'title'] },
+    { properties: ['sellerId', 'deletedAt', 'createdAt'] },
+  ],
   properties: (p) => ({
     id: p.integer().primary().autoincrement(),
-    title: p.string().length(300).index(),
+    title: p.string().length(300),
     author: p.string().length(200),
     description: p.text().default(''),
     isbn: p.string().length(17).nullable(),
-    priceCents: p.integer().index(),
+    priceCents: p.integer(),
     stock: p.integer(),
     /** The seller's user id in the auth module; a plain number, since the auth tables are not ours. */
-    sellerId: p.integer().index(),
-    createdAt: p.datetime(3).onCreate(() => new Date()).index(),
+    sellerId: p.integer(),
+    createdAt: p.datetime(3).onCreate(() => new Date()),
     updatedAt: p.datetime(3).onCreate(() => new Date()).onUpdate(() => new Date()),
     /** Deleted books leave the catalog but keep their row, so stock given back to them still lands. */
     deletedAt: p.datetime(3).nullable(),
@@ -30,6 +38,7 @@ export const BookWord = defineEntity({
   name: 'BookWord',
   tableName: 'catalog_book_words',
   properties: (p) => ({
+    /** utf8mb4_bin on MySQL (see the migration): words are already folded, and `ß` must not equal `s`. */
     word: p.string().length(64).primary(),
     bookId: p.integer().primary().index(),
   }),

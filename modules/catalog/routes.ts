@@ -25,7 +25,7 @@ export function catalogRoutes(_ctx: ModuleContext): Hono<AppEnv> {
       tags: ['catalog'],
       summary: 'Browse and search the catalog',
       description:
-        '`q` matches words or word prefixes of title and author, ignoring case and accents; every word must match. Anonymous answers carry an ETag and honour If-None-Match with 304.',
+        '`q` matches words or word prefixes of title and author, ignoring case and accents; every word (at most 8) must match. Anonymous answers carry an ETag and honour If-None-Match with 304.',
       responses: { 200: jsonContent(pageOf(BookSchema), 'A page of books and the total count'), 304: { description: 'Not modified' }, 400: invalid },
     }),
     anonymousEtag,

@@ -1,5 +1,6 @@
 import * as v from 'valibot';
 import { pageQuery, queryBoolean, queryInt } from '../../kernel/validation.js';
+import { MAX_SEARCH_WORDS, searchWords } from './words.js';
 
 const ONLY_DOCUMENTED_FIELDS = 'unknown field; only the documented fields are accepted';
 const MAX_CENTS = 100_000_000;
@@ -32,7 +33,7 @@ export const UpdateBookBody = v.strictObject(
     title: v.optional(title),
     author: v.optional(author),
     description: v.optional(description),
-    isbn: v.optional(isbn),
+    isbn: v.optional(v.nullable(isbn)),
     priceCents: v.optional(priceCents),
     stock: v.optional(stock),
   },
@@ -48,7 +49,14 @@ const centsQuery = v.optional(
 );
 
 export const BookListQuery = v.object({
-  q: v.optional(v.pipe(v.string(), v.trim(), v.maxLength(200, 'must be at most 200 characters'))),
+  q: v.optional(
+    v.pipe(
+      v.string(),
+      v.trim(),
+      v.maxLength(200, 'must be at most 200 characters'),
+      v.check((q) => searchWords(q).length <= MAX_SEARCH_WORDS, `must have at most ${MAX_SEARCH_WORDS} words`),
+    ),
+  ),
   author: v.optional(v.pipe(v.string(), v.trim(), v.maxLength(200, 'must be at most 200 characters'))),
   minPriceCents: centsQuery,
   maxPriceCents: centsQuery,

@@ -34,8 +34,9 @@ export function parseBookId(raw: string): number | undefined {
   return /^[1-9]\d{0,9}$/.test(raw) && Number(raw) <= 2_147_483_647 ? Number(raw) : undefined;
 }
 
+/** `!` escapes LIKE wildcards on MySQL and SQLite alike (a backslash means different things to each). */
 function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+  return text.replace(/[!%_]/g, (c) => `!${c}`);
 }
 
 export async function listBooks(em: EntityManager, query: BookListQuery & { sellerId?: number }) {
@@ -45,13 +46,22 @@ export async function listBooks(em: EntityManager, query: BookListQuery & { sell
   if (query.maxPriceCents !== undefined) qb.andWhere({ priceCents: { $lte: query.maxPriceCents } });
   if (query.inStock === true) qb.andWhere({ stock: { $gt: 0 } });
   if (query.inStock === false) qb.andWhere({ stock: 0 });
-  if (query.author) qb.andWhere({ author: { $like: `%${escapeLike(query.author)}%` } });
-  for (const word of searchWords(query.q ?? '').slice(0, 8)) {
-    qb.andWhere(`b.id in (select w.book_id from catalog_book_words w where w.word like ?)`, [`${escapeLike(word)}%`]);
+  if (query.author) qb.andWhere(`b.author like ? escape '!'`, [`%${escapeLike(query.author)}%`]);
+  for (const word of searchWords(query.q ?? '')) {
+    qb.andWhere(`b.id in (select w.book_id from catalog_book_words w where w.word like ?)`, [`${word}%`]);
   }
-  qb.orderBy(ORDER[query.sort]).limit(query.limit).offset((query.page - 1) * query.limit);
-  const [books, total] = await qb.getResultAndCount();
-  return { items: books.map(bookView), page: query.page, limit: query.limit, total };
+  // Deferred join: page through ids alone (an index-only scan), then load just the rows of the page.
+  const pageIds = qb
+    .clone()
+    .select('b.id')
+    .orderBy(ORDER[query.sort])
+    .limit(query.limit)
+    .offset((query.page - 1) * query.limit);
+  const [rows, total] = await Promise.all([pageIds.execute<{ id: number }[]>('all'), qb.clone().getCount()]);
+  const ids = rows.map((row) => row.id);
+  const books = ids.length ? await em.find(Book, { id: { $in: ids } }) : [];
+  const byId = new Map(books.map((book) => [book.id, book]));
+  return { items: ids.flatMap((id) => (byId.has(id) ? [bookView(byId.get(id)!)] : [])), page: query.page, limit: query.limit, total };
 }
 
 export async function findBook(em: EntityManager, rawId: string): Promise<Book> {

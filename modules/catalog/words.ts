@@ -1,3 +1,6 @@
+/** More words than this in one query are refused: each one costs an index range scan. */
+export const MAX_SEARCH_WORDS = 8;
+
 /** Splits text into search words: lower-cased, accents removed ("Márquez" → "marquez"), letters and digits only. */
 export function searchWords(text: string): string[] {
   const words = text

@@ -1,5 +1,5 @@
 import type { MigrationObject } from '@mikro-orm/core';
-import { Migration20261128070908 } from './Migration20261128070908.js';
+import { Migration20261128072548 } from './Migration20261128072548.js';
 
 /** Applied in this order; each module keeps its own migrations table. */
-export const migrations: MigrationObject[] = [{ name: 'Migration20261128070908', class: Migration20261128070908 }];
+export const migrations: MigrationObject[] = [{ name: 'Migration20261128072548', class: Migration20261128072548 }];
