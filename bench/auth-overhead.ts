@@ -20,6 +20,8 @@ const option = (name: string, fallback: number) => {
 };
 const BOOKS = option('books', 100_000);
 const SECONDS = option('seconds', 5);
+/** `--keep` leaves the scratch database behind, for EXPLAIN. */
+const KEEP = args.includes('--keep');
 
 const EXTRA_WORDS = ['Annotated', 'Illustrated', 'Revised', 'Collected', 'Abridged', 'Second', 'Pocket', 'Deluxe', 'Student', 'Anniversary'];
 
@@ -120,9 +122,11 @@ async function main() {
     );
   } finally {
     await store.stop();
-    await db.drop();
+    if (KEEP) console.log(`kept database ${db.name}`);
+    else await db.drop();
     await redis.drop();
   }
 }
 
 await main();
+process.exit(0);
