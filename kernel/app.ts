@@ -117,7 +117,10 @@ export function createApp(parts: AppParts): Hono<AppEnv> {
   app.use('*', secureHeaders({ crossOriginResourcePolicy: 'same-site', referrerPolicy: 'no-referrer' }));
   app.use('*', async (c, next) => {
     await next();
-    if (!c.req.path.startsWith('/api/docs')) c.header('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
+    // Pages with a UI (the API reference, the queue board) bring their own policy.
+    if (!c.req.path.startsWith('/api/docs') && !c.res.headers.has('content-security-policy')) {
+      c.header('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
+    }
     if (c.res.headers.get('content-type') === 'application/json') c.header('Content-Type', 'application/json; charset=utf-8');
   });
   app.use('*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw payloadTooLarge(); } }));

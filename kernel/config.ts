@@ -87,6 +87,11 @@ const EnvSchema = v.object({
   DELIVERY_SHIP_DELAY_MS: milliseconds(5000),
   DELIVERY_TRANSIT_DELAY_MS: milliseconds(5000),
   SHUTDOWN_TIMEOUT_MS: milliseconds(10000),
+  WORKER_CONCURRENCY: v.optional(
+    v.pipe(v.string(), v.regex(/^\d+$/, 'must be a whole number from 1 to 100'), v.transform(Number), v.minValue(1, 'must be a whole number from 1 to 100'), v.maxValue(100, 'must be a whole number from 1 to 100')),
+    '5',
+  ),
+  JOB_LOCK_MS: milliseconds(30000),
   TRUST_PROXY: booleanFlag(false),
   LOG_LEVEL: v.optional(v.picklist(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'must be a pino level such as info'), 'info'),
 });
@@ -105,6 +110,10 @@ export interface Config {
   migrate: boolean;
   delays: { paymentMs: number; shipMs: number; transitMs: number };
   shutdownTimeoutMs: number;
+  /** Jobs one worker process runs at once, per queue. */
+  workerConcurrency: number;
+  /** How long a job stays claimed without a heartbeat before another worker takes it over. */
+  jobLockMs: number;
   trustProxy: boolean;
   logLevel: string;
 }
@@ -213,6 +222,8 @@ export function loadConfig(
     migrate: e.BOOKSTORE_MIGRATE,
     delays: { paymentMs: e.PAYMENT_DELAY_MS, shipMs: e.DELIVERY_SHIP_DELAY_MS, transitMs: e.DELIVERY_TRANSIT_DELAY_MS },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    workerConcurrency: e.WORKER_CONCURRENCY,
+    jobLockMs: e.JOB_LOCK_MS,
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
   };

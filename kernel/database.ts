@@ -28,7 +28,7 @@ async function driverOptions(database: Config['database']): Promise<Options<Abst
 export async function openDatabase(config: Config, modules: BookstoreModule[], logger: Logger): Promise<Database> {
   const db = await MikroORM.init<AbstractSqlDriver>({
     ...(await driverOptions(config.database)),
-    entities: modules.flatMap((m) => m.entities ?? []),
+    entities: [...new Set(modules.flatMap((m) => m.entities ?? []))],
     discovery: { warnWhenNoEntities: false },
     forceUtcTimezone: true,
     allowGlobalContext: false,

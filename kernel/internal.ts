@@ -91,8 +91,9 @@ export class Services {
     this.local.set(module, api);
   }
 
-  runsHere(module: ModuleName) {
-    return this.local.has(module);
+  /** Whether this process can call the module at all: it runs here, or its URL is configured. */
+  reachable(module: ModuleName) {
+    return this.local.has(module) || Boolean(this.urls[module] && this.token);
   }
 
   api<Api>(module: ModuleName, operations: readonly (keyof Api & string)[]): Api {

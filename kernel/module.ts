@@ -8,9 +8,13 @@ import type { InternalApi, Services } from './internal.js';
 import type { Logger } from './logger.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { AppEnv } from './app.js';
+import type { Metrics } from './metrics.js';
+import type { JobQueues } from './queues.js';
 
 export type Database = MikroORM<AbstractSqlDriver>;
 export type { EntityManager };
+
+export type Stopper = () => Promise<void>;
 
 /** What the kernel hands every module. */
 export interface ModuleContext {
@@ -21,6 +25,9 @@ export interface ModuleContext {
   redis: Redis | undefined;
   rateLimiter: RateLimiter;
   services: Services;
+  /** Background jobs: BullMQ with Redis, in-process without. */
+  jobs: JobQueues;
+  metrics: Metrics;
 }
 
 /**
@@ -38,6 +45,6 @@ export interface BookstoreModule {
   description?: string;
   routes?(ctx: ModuleContext): Hono<AppEnv>;
   internalApi?(ctx: ModuleContext): { api: InternalApi; operations: readonly string[] };
-  start?(ctx: ModuleContext): Promise<void>;
-  stop?(): Promise<void>;
+  /** Start-up work; may return what to do at shutdown (stop timers, workers). */
+  start?(ctx: ModuleContext): Promise<void | Stopper>;
 }

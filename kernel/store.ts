@@ -9,7 +9,8 @@ import { openDatabase, prepareSchema } from './database.js';
 import { Services, internalRoutes } from './internal.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
-import type { BookstoreModule, ModuleContext } from './module.js';
+import type { BookstoreModule, ModuleContext, Stopper } from './module.js';
+import { BullQueues, InProcessQueues } from './queues.js';
 import { MemoryRateLimiter, RedisRateLimiter } from './rate-limit.js';
 import { createRedis, whenReady } from './redis.js';
 
@@ -34,6 +35,10 @@ export async function startStore(config: Config, modules: BookstoreModule[], log
     if (redis && !(await whenReady(redis, 3000))) logger.warn('redis is not reachable yet; requests that need it answer 503 until it is');
 
     const services = new Services(config.serviceUrls, config.internalToken);
+    const metrics = new Metrics(config.modules);
+    const jobs = config.redisUrl
+      ? new BullQueues(config.redisUrl, `${config.redisKeyPrefix}bull`, logger, config.jobLockMs)
+      : new InProcessQueues(logger);
     const context: ModuleContext = {
       config,
       logger,
@@ -41,6 +46,8 @@ export async function startStore(config: Config, modules: BookstoreModule[], log
       redis,
       rateLimiter: redis ? new RedisRateLimiter(redis) : new MemoryRateLimiter(),
       services,
+      jobs,
+      metrics,
     };
 
     const mounted: MountedModule[] = running.map((module) => {
@@ -53,16 +60,21 @@ export async function startStore(config: Config, modules: BookstoreModule[], log
         internal: internal ? internalRoutes(internal.api, internal.operations, config.internalToken) : undefined,
       };
     });
-    for (const module of running) await module.start?.(context);
+    const stoppers: Stopper[] = [];
+    for (const module of running) {
+      const stop = await module.start?.(context);
+      if (stop) stoppers.push(stop);
+    }
 
     const app = createApp({
       config,
       logger,
-      metrics: new Metrics(config.modules),
+      metrics,
       db,
       redis,
       modules: mounted,
-      sessionResolver: () => services.api<SessionResolver>('auth', ['resolveSession']),
+      // A worker-only process has no auth module to ask: every caller there is anonymous.
+      sessionResolver: () => (services.reachable('auth') ? services.api<SessionResolver>('auth', ['resolveSession']) : { resolveSession: async () => null }),
     });
     const server = await listen(app.fetch, config.port);
     const port = (server.address() as AddressInfo).port;
@@ -74,7 +86,8 @@ export async function startStore(config: Config, modules: BookstoreModule[], log
       context,
       close: async () => {
         await closeServer(server, config.shutdownTimeoutMs, logger);
-        for (const module of [...running].reverse()) await module.stop?.();
+        for (const stop of stoppers.reverse()) await stop();
+        await jobs.close();
         await redis?.quit().catch(() => redis?.disconnect());
         await db.close(true);
       },

@@ -1,16 +1,24 @@
 import type { Services } from '../../kernel/internal.js';
 import type { BookView } from './schemas.js';
+import type { ReservedItem } from './stock.js';
 
 /** The catalog module's internal API; the only part of the catalog other modules import. */
 export interface CatalogApi {
   /** Listed books among `ids`; unknown and deleted ids are left out. */
   booksByIds(input: { ids: number[] }): Promise<BookView[]>;
+  /**
+   * Holds stock for every line of an order, or answers 409 insufficient_stock / 404 not_found and
+   * holds none. Idempotent by `orderId`. Answers each book's title, price and seller at this moment.
+   */
+  reserveStock(input: { orderId: string; items: { bookId: number; quantity: number }[] }): Promise<ReservedItem[]>;
+  /** Gives an order's held stock back; a second call gives back nothing. */
+  releaseStock(input: { orderId: string }): Promise<{ released: number }>;
 }
 
-export const CATALOG_OPERATIONS = ['booksByIds'] as const satisfies readonly (keyof CatalogApi)[];
+export const CATALOG_OPERATIONS = ['booksByIds', 'reserveStock', 'releaseStock'] as const satisfies readonly (keyof CatalogApi)[];
 
 export function catalogApi(services: Services): CatalogApi {
   return services.api<CatalogApi>('catalog', CATALOG_OPERATIONS);
 }
 
-export type { BookView };
+export type { BookView, ReservedItem };

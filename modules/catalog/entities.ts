@@ -44,3 +44,24 @@ export const BookWord = defineEntity({
   }),
 });
 export type BookWord = InferEntity<typeof BookWord>;
+
+/**
+ * Stock held for an order, keyed by the order, so that reserving twice reserves once and releasing
+ * twice gives stock back once. It keeps what the book cost when it was reserved.
+ */
+export const Reservation = defineEntity({
+  name: 'Reservation',
+  tableName: 'catalog_reservations',
+  properties: (p) => ({
+    orderId: p.string().length(64).primary(),
+    bookId: p.integer().primary(),
+    quantity: p.integer(),
+    title: p.string().length(300).default(''),
+    unitPriceCents: p.integer().default(0),
+    sellerId: p.integer().default(0),
+    status: p.enum(['held', 'released']).default('held'),
+    createdAt: p.datetime(3).onCreate(() => new Date()),
+    releasedAt: p.datetime(3).nullable(),
+  }),
+});
+export type Reservation = InferEntity<typeof Reservation>;

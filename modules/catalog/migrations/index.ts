@@ -1,5 +1,9 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261128072548 } from './Migration20261128072548.js';
+import { Migration20261128073621 } from './Migration20261128073621.js';
 
 /** Applied in this order; each module keeps its own migrations table. */
-export const migrations: MigrationObject[] = [{ name: 'Migration20261128072548', class: Migration20261128072548 }];
+export const migrations: MigrationObject[] = [
+  { name: 'Migration20261128072548', class: Migration20261128072548 },
+  { name: 'Migration20261128073621', class: Migration20261128073621 },
+];

@@ -1,0 +1,224 @@
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { Gauge, type Registry } from 'prom-client';
+import type { Logger } from './logger.js';
+import { createRedis } from './redis.js';
+
+/** Background work is always about one order; its id is the job's whole payload. */
+export interface JobData {
+  orderId: string;
+}
+
+export interface JobRequest {
+  queue: string;
+  name: string;
+  data: JobData;
+  /** Identical ids are one job: a message handed over twice still runs once at a time. */
+  jobId: string;
+  delayMs: number;
+}
+
+export interface JobContext {
+  name: string;
+  data: JobData;
+  attempt: number;
+  /** This attempt is the last one: a handler should settle the order rather than leave it hanging. */
+  lastAttempt: boolean;
+}
+
+export type JobHandler = (job: JobContext) => Promise<void>;
+
+export interface QueueOptions {
+  attempts: number;
+  backoffMs: number;
+}
+
+/** Thrown by a handler for a failure that retrying cannot fix. */
+export class PermanentJobError extends UnrecoverableError {}
+
+/**
+ * Where jobs go: BullMQ on Redis when `REDIS_URL` is set, otherwise an in-process runner with the
+ * same retry semantics (the documented local-development mode).
+ */
+export interface JobQueues {
+  readonly kind: 'bullmq' | 'in-process';
+  add(request: JobRequest): Promise<void>;
+  /** Runs `handler` for a queue in this process with the given concurrency. */
+  work(queue: string, handler: JobHandler, concurrency: number): void;
+  /** For /metrics and the operator's view. */
+  counts(queue: string): Promise<Record<string, number>>;
+  /** The BullMQ queues behind these names (none in-process), for the operator's view. */
+  bullQueues(names: string[]): Queue[];
+  close(): Promise<void>;
+}
+
+export const QUEUE_DEFAULTS: Record<string, QueueOptions> = {};
+
+export function defineQueue(name: string, options: QueueOptions) {
+  QUEUE_DEFAULTS[name] = options;
+  return name;
+}
+
+function optionsOf(queue: string): QueueOptions {
+  return QUEUE_DEFAULTS[queue] ?? { attempts: 5, backoffMs: 500 };
+}
+
+export class BullQueues implements JobQueues {
+  readonly kind = 'bullmq' as const;
+  private readonly queues = new Map<string, Queue>();
+  private readonly workers: Worker[] = [];
+  private producer: Redis | undefined;
+
+  constructor(
+    private readonly url: string,
+    private readonly prefix: string,
+    private readonly logger: Logger,
+    private readonly lockMs: number,
+  ) {}
+
+  private queue(name: string): Queue {
+    let queue = this.queues.get(name);
+    if (!queue) {
+      // Producers fail fast while Redis is down; the outbox keeps the message until it is back.
+      this.producer ??= createRedis(this.url, 'request', this.logger);
+      queue = new Queue(name, { connection: this.producer, prefix: this.prefix });
+      queue.on('error', (error) => this.logger.warn({ err: error.message, queue: name }, 'queue error'));
+      this.queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  async add(request: JobRequest) {
+    const { attempts, backoffMs } = optionsOf(request.queue);
+    await this.queue(request.queue).add(request.name, request.data, {
+      jobId: request.jobId,
+      delay: Math.max(0, request.delayMs),
+      attempts,
+      backoff: { type: 'exponential', delay: backoffMs },
+      removeOnComplete: { age: 24 * 3600, count: 50_000 },
+      removeOnFail: { age: 7 * 24 * 3600 },
+    });
+  }
+
+  work(queue: string, handler: JobHandler, concurrency: number) {
+    const worker = new Worker(
+      queue,
+      async (job: Job<JobData>) => {
+        const attempts = job.opts.attempts ?? 1;
+        await handler({ name: job.name, data: job.data, attempt: job.attemptsMade + 1, lastAttempt: job.attemptsMade + 1 >= attempts });
+      },
+      {
+        connection: createRedis(this.url, 'worker', this.logger),
+        prefix: this.prefix,
+        concurrency,
+        lockDuration: this.lockMs,
+        stalledInterval: Math.max(1000, Math.floor(this.lockMs / 2)),
+        maxStalledCount: 5,
+      },
+    );
+    worker.on('failed', (job, error) =>
+      this.logger.warn({ queue, job: job?.name, orderId: job?.data?.orderId, attempt: job?.attemptsMade, err: error.message }, 'job attempt failed'),
+    );
+    worker.on('error', (error) => this.logger.warn({ queue, err: error.message }, 'worker error'));
+    this.workers.push(worker);
+  }
+
+  async counts(queue: string) {
+    return this.queue(queue).getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
+  }
+
+  bullQueues(names: string[]) {
+    return names.map((name) => this.queue(name));
+  }
+
+  /** Workers finish their active jobs first; BullMQ hands back nothing half-done. */
+  async close() {
+    await Promise.all(this.workers.map((worker) => worker.close()));
+    await Promise.all([...this.queues.values()].map((queue) => queue.close()));
+    this.producer?.disconnect();
+  }
+}
+
+/** Local-development stand-in for BullMQ: timers and retries in this process, nothing durable. */
+export class InProcessQueues implements JobQueues {
+  readonly kind = 'in-process' as const;
+  private readonly handlers = new Map<string, JobHandler>();
+  private readonly pending = new Set<string>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly done = { completed: 0, failed: 0 };
+  private active = 0;
+  private closed = false;
+
+  constructor(private readonly logger: Logger) {}
+
+  async add(request: JobRequest) {
+    const key = `${request.queue}:${request.jobId}`;
+    if (this.pending.has(key)) return;
+    this.pending.add(key);
+    this.schedule(request, 1, request.delayMs, key);
+  }
+
+  private schedule(request: JobRequest, attempt: number, delayMs: number, key: string) {
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      void this.run(request, attempt, key);
+    }, delayMs);
+    this.timers.add(timer);
+  }
+
+  private async run(request: JobRequest, attempt: number, key: string) {
+    if (this.closed) return;
+    const handler = this.handlers.get(request.queue);
+    if (!handler) return this.schedule(request, attempt, 200, key);
+    const { attempts, backoffMs } = optionsOf(request.queue);
+    this.active += 1;
+    try {
+      await handler({ name: request.name, data: request.data, attempt, lastAttempt: attempt >= attempts });
+      this.pending.delete(key);
+      this.done.completed += 1;
+    } catch (error) {
+      this.logger.warn({ queue: request.queue, job: request.name, orderId: request.data.orderId, attempt, err: (error as Error).message }, 'job attempt failed');
+      if (attempt < attempts && !(error instanceof UnrecoverableError)) {
+        this.schedule(request, attempt + 1, backoffMs * 2 ** (attempt - 1), key);
+      } else {
+        this.pending.delete(key);
+        this.done.failed += 1;
+      }
+    } finally {
+      this.active -= 1;
+    }
+  }
+
+  work(queue: string, handler: JobHandler) {
+    this.handlers.set(queue, handler);
+  }
+
+  async counts() {
+    return { waiting: this.pending.size - this.active, active: this.active, delayed: 0, ...this.done };
+  }
+
+  bullQueues(): Queue[] {
+    return [];
+  }
+
+  async close() {
+    this.closed = true;
+    for (const timer of this.timers) clearTimeout(timer);
+  }
+}
+
+/** Queue depth by state on /metrics, read when Prometheus scrapes. */
+export function registerQueueMetrics(registry: Registry, jobs: JobQueues, queues: string[]) {
+  new Gauge({
+    name: 'bookstore_queue_jobs',
+    help: 'Jobs per queue and state (waiting, active, delayed, failed, completed)',
+    labelNames: ['queue', 'state'],
+    registers: [registry],
+    async collect() {
+      for (const queue of queues) {
+        const counts = await jobs.counts(queue).catch(() => undefined);
+        for (const [state, count] of Object.entries(counts ?? {})) this.set({ queue, state }, count);
+      }
+    },
+  });
+}

@@ -1,0 +1,138 @@
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { HonoAdapter } from '@bull-board/hono';
+import { serveStatic } from '@hono/node-server/serve-static';
+import { Hono } from 'hono';
+import { describeRoute } from 'hono-openapi';
+import * as v from 'valibot';
+import type { AppEnv } from '../../kernel/app.js';
+import { adminOnly, callerOf, signedIn } from '../../kernel/auth-context.js';
+import type { ModuleContext } from '../../kernel/module.js';
+import { jsonContent, pageOf, problemContent, signedInSecurity } from '../../kernel/openapi.js';
+import { Problem } from '../../kernel/problem.js';
+import { pageQuery, valid } from '../../kernel/validation.js';
+import { DeliveryProvider } from './entities.js';
+import * as orders from './orders.js';
+import { DELIVERIES, PAYMENTS } from './queues.js';
+import { DeliveryProviderSchema, OrderRequest, OrderSchema, SaleSchema } from './schemas.js';
+
+const OrderEnvelope = v.object({ order: OrderSchema });
+const invalid = problemContent('Invalid request (validation_failed or malformed_json)');
+const notSignedIn = problemContent('Not signed in (unauthorized)');
+const noSuchOrder = problemContent('No such order among yours (not_found), whether or not it exists');
+const orderId = { name: 'id', in: 'path' as const, required: true, schema: { type: 'string' as const } };
+const QUEUES_PATH = '/admin/queues';
+
+function idempotencyKey(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  if (!/^[\x21-\x7e]{1,255}$/.test(header)) {
+    throw new Problem(400, 'validation_failed', 'Invalid Idempotency-Key header.', [{ path: 'Idempotency-Key', message: 'must be 1-255 visible ASCII characters' }]);
+  }
+  return header;
+}
+
+/** The operator's view of the job queues (bull-board), for administrators only. */
+function queueBoard(ctx: ModuleContext, app: Hono<AppEnv>) {
+  const queues = ctx.jobs.bullQueues([PAYMENTS, DELIVERIES]);
+  app.get(`${QUEUES_PATH}/stats`, adminOnly, async (c) => {
+    const stats = Object.fromEntries(await Promise.all([PAYMENTS, DELIVERIES].map(async (q) => [q, await ctx.jobs.counts(q)] as const)));
+    return c.json({ backend: ctx.jobs.kind, queues: stats });
+  });
+  if (queues.length === 0) return;
+  const board = new HonoAdapter(serveStatic);
+  createBullBoard({ queues: queues.map((queue) => new BullMQAdapter(queue)), serverAdapter: board });
+  board.setBasePath(`/api/purchase${QUEUES_PATH}`);
+  app.use(`${QUEUES_PATH}/*`, adminOnly);
+  app.use(QUEUES_PATH, adminOnly);
+  app.use(`${QUEUES_PATH}/*`, async (c, next) => {
+    await next();
+    c.header('Content-Security-Policy', "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline' https://fonts.googleapis.com; font-src 'self' https://fonts.gstatic.com; frame-ancestors 'none'");
+  });
+  app.route(QUEUES_PATH, board.registerPlugin());
+}
+
+export function purchaseRoutes(ctx: ModuleContext): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.get(
+    '/delivery-providers',
+    describeRoute({ tags: ['purchase'], summary: 'Delivery providers with their coverage and cost', responses: { 200: jsonContent(v.object({ items: v.array(DeliveryProviderSchema) }), 'All providers') } }),
+    async (c) => {
+      const providers = await c.var.em.find(DeliveryProvider, {}, { orderBy: { costCents: 'asc', id: 'asc' } });
+      return c.json({ items: providers.map(({ id, name, coverage, costCents }) => ({ id, name, coverage, costCents })) });
+    },
+  );
+
+  app.post(
+    '/orders',
+    describeRoute({
+      tags: ['purchase'],
+      summary: 'Place an order; prices come from the catalog, stock is reserved all-or-nothing',
+      description:
+        'Send `Idempotency-Key` to make retries safe: the same key and body answer the same order, the same key with another body answers 422. Card numbers must pass the Luhn check; only brand and last 4 digits are stored.',
+      security: signedInSecurity,
+      parameters: [{ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string', maxLength: 255 } }],
+      responses: {
+        201: jsonContent(OrderEnvelope, 'The order, in pending_payment'),
+        400: problemContent('Invalid request, unknown delivery provider, or one of your own books (validation_failed)'),
+        401: notSignedIn,
+        404: problemContent('A book that is not in the catalog (not_found)'),
+        409: problemContent('Not enough stock for an item (insufficient_stock); nothing was reserved'),
+        422: problemContent('Idempotency-Key reused with a different body (idempotency_key_reused)'),
+      },
+    }),
+    signedIn,
+    valid('json', OrderRequest),
+    async (c) => {
+      const key = idempotencyKey(c.req.header('idempotency-key'));
+      const { order, replayed } = await orders.placeOrder(ctx, c.var.em, callerOf(c), c.req.valid('json'), key);
+      if (replayed) c.header('Idempotent-Replayed', 'true');
+      return c.json({ order }, 201);
+    },
+  );
+
+  app.get(
+    '/orders',
+    describeRoute({ tags: ['purchase'], summary: 'Your orders, newest first', security: signedInSecurity, responses: { 200: jsonContent(pageOf(OrderSchema), 'A page of orders'), 400: invalid, 401: notSignedIn } }),
+    signedIn,
+    valid('query', v.object(pageQuery)),
+    async (c) => {
+      const { page, limit } = c.req.valid('query');
+      return c.json(await orders.listOrders(c.var.em, callerOf(c).id, page, limit));
+    },
+  );
+
+  app.get(
+    '/orders/:id',
+    describeRoute({ tags: ['purchase'], summary: 'One of your orders (administrators: any order)', security: signedInSecurity, parameters: [orderId], responses: { 200: jsonContent(OrderEnvelope, 'The order'), 401: notSignedIn, 404: noSuchOrder } }),
+    signedIn,
+    async (c) => c.json({ order: await orders.readOrder(c.var.em, callerOf(c), c.req.param('id')) }),
+  );
+
+  app.post(
+    '/orders/:id/cancel',
+    describeRoute({
+      tags: ['purchase'],
+      summary: 'Cancel an order before it ships: stock goes back, a captured payment is refunded',
+      security: signedInSecurity,
+      parameters: [orderId],
+      responses: { 200: jsonContent(OrderEnvelope, 'The cancelled order'), 401: notSignedIn, 404: noSuchOrder, 409: problemContent('Already shipped, delivered, failed or cancelled (invalid_state)') },
+    }),
+    signedIn,
+    async (c) => c.json({ order: await orders.cancelOrder(ctx, c.var.em, callerOf(c), c.req.param('id')) }),
+  );
+
+  app.get(
+    '/sales',
+    describeRoute({ tags: ['purchase'], summary: 'Order lines of the books you sell, newest first', security: signedInSecurity, responses: { 200: jsonContent(pageOf(SaleSchema), 'A page of sales'), 400: invalid, 401: notSignedIn } }),
+    signedIn,
+    valid('query', v.object(pageQuery)),
+    async (c) => {
+      const { page, limit } = c.req.valid('query');
+      return c.json(await orders.listSales(c.var.em, callerOf(c).id, page, limit));
+    },
+  );
+
+  queueBoard(ctx, app);
+  return app;
+}
