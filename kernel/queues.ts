@@ -67,6 +67,7 @@ export class BullQueues implements JobQueues {
   readonly kind = 'bullmq' as const;
   private readonly queues = new Map<string, Queue>();
   private readonly workers: Worker[] = [];
+  private readonly connections: Redis[] = [];
   private producer: Redis | undefined;
 
   constructor(
@@ -74,13 +75,17 @@ export class BullQueues implements JobQueues {
     private readonly prefix: string,
     private readonly logger: Logger,
     private readonly lockMs: number,
+    private readonly shutdownMs: number,
   ) {}
 
   private queue(name: string): Queue {
     let queue = this.queues.get(name);
     if (!queue) {
       // Producers fail fast while Redis is down; the outbox keeps the message until it is back.
-      this.producer ??= createRedis(this.url, 'request', this.logger);
+      if (!this.producer) {
+        this.producer = createRedis(this.url, 'request', this.logger);
+        this.connections.push(this.producer);
+      }
       queue = new Queue(name, { connection: this.producer, prefix: this.prefix });
       queue.on('error', (error) => this.logger.warn({ err: error.message, queue: name }, 'queue error'));
       this.queues.set(name, queue);
@@ -101,6 +106,8 @@ export class BullQueues implements JobQueues {
   }
 
   work(queue: string, handler: JobHandler, concurrency: number) {
+    const connection = createRedis(this.url, 'worker', this.logger);
+    this.connections.push(connection);
     const worker = new Worker(
       queue,
       async (job: Job<JobData>) => {
@@ -108,7 +115,7 @@ export class BullQueues implements JobQueues {
         await handler({ name: job.name, data: job.data, attempt: job.attemptsMade + 1, lastAttempt: job.attemptsMade + 1 >= attempts });
       },
       {
-        connection: createRedis(this.url, 'worker', this.logger),
+        connection,
         prefix: this.prefix,
         concurrency,
         lockDuration: this.lockMs,
@@ -131,11 +138,23 @@ export class BullQueues implements JobQueues {
     return names.map((name) => this.queue(name));
   }
 
-  /** Workers finish their active jobs first; BullMQ hands back nothing half-done. */
+  /**
+   * Workers finish their active jobs first, within the shutdown deadline. A job cut off after that
+   * keeps its lock until it expires, and then another worker takes it over from the start.
+   */
   async close() {
-    await Promise.all(this.workers.map((worker) => worker.close()));
-    await Promise.all([...this.queues.values()].map((queue) => queue.close()));
-    this.producer?.disconnect();
+    // Without a live connection no job can be active here, and BullMQ's own close would wait for one.
+    if (!this.connections.some((connection) => connection.status === 'ready')) {
+      for (const connection of this.connections) connection.disconnect();
+      return;
+    }
+    const deadline = new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), this.shutdownMs).unref());
+    const closed = Promise.all([...this.workers.map((worker) => worker.close()), ...[...this.queues.values()].map((queue) => queue.close())]);
+    if ((await Promise.race([closed, deadline])) === 'late') {
+      this.logger.warn({ deadlineMs: this.shutdownMs }, 'jobs still active at the shutdown deadline; leaving them to another worker');
+      for (const worker of this.workers) void worker.close(true).catch(() => undefined);
+    }
+    for (const connection of this.connections) connection.disconnect();
   }
 }
 

@@ -37,7 +37,7 @@ export async function startStore(config: Config, modules: BookstoreModule[], log
     const services = new Services(config.serviceUrls, config.internalToken);
     const metrics = new Metrics(config.modules);
     const jobs = config.redisUrl
-      ? new BullQueues(config.redisUrl, `${config.redisKeyPrefix}bull`, logger, config.jobLockMs)
+      ? new BullQueues(config.redisUrl, `${config.redisKeyPrefix}bull`, logger, config.jobLockMs, config.shutdownTimeoutMs)
       : new InProcessQueues(logger);
     const context: ModuleContext = {
       config,

@@ -22,7 +22,7 @@ describe('configuration', () => {
   it('has the documented defaults', () => {
     const config = loadConfig({}, AVAILABLE, NEEDS);
     expect(config).toMatchObject({
-      modules: ['auth', 'catalog'],
+      modules: ['auth', 'catalog', 'purchase', 'payment-worker', 'delivery-worker'],
       port: 3000,
       database: { kind: 'sqlite', file: './data/bookstore.db' },
       redisUrl: undefined,
@@ -44,7 +44,11 @@ describe('configuration', () => {
     expect(configProblems({ BOOKSTORE_MODULES: 'catalog' })).toEqual([expect.stringMatching(/^AUTH_URL: required/)]);
     expect(configProblems({ BOOKSTORE_MODULES: 'catalog', AUTH_URL: 'http://auth:3000' })).toEqual([expect.stringMatching(/^INTERNAL_TOKEN: required/)]);
     expect(configProblems({ BOOKSTORE_MODULES: 'catalog', AUTH_URL: 'http://auth:3000', INTERNAL_TOKEN: 'x'.repeat(32) })).toEqual([]);
-    expect(configProblems({ BOOKSTORE_MODULES: 'purchase' })[0]).toMatch(/not part of this build/);
+    expect(configProblems({ BOOKSTORE_MODULES: 'purchase', AUTH_URL: 'http://auth:3000', INTERNAL_TOKEN: 'x'.repeat(32) })).toEqual([
+      expect.stringMatching(/^CATALOG_URL: required, because module purchase calls module catalog/),
+    ]);
+    expect(configProblems({ BOOKSTORE_MODULES: 'delivery-worker' })).toEqual([]);
+    expect(configProblems({ WORKER_CONCURRENCY: '0' })[0]).toMatch(/^WORKER_CONCURRENCY: /);
   });
 
   it('reads *_FILE variables (Docker secrets) and refuses both forms at once', () => {
@@ -168,7 +172,7 @@ describe.runIf(ready)('the HTTP kernel on MariaDB and Redis', () => {
     }
   });
 
-  it('serves an OpenAPI document that covers every auth and catalog route of API.md, and the reference page', async () => {
+  it('serves an OpenAPI document that covers every public route of API.md, and the reference page', async () => {
     const spec = await request('GET', '/api/docs/openapi.json');
     expect(spec.status).toBe(200);
     const paths = spec.body.paths as Record<string, Record<string, unknown>>;
@@ -186,6 +190,12 @@ describe.runIf(ready)('the HTTP kernel on MariaDB and Redis', () => {
         'PATCH /api/catalog/books/{id}',
         'DELETE /api/catalog/books/{id}',
         'GET /api/catalog/my-books',
+        'GET /api/purchase/delivery-providers',
+        'POST /api/purchase/orders',
+        'GET /api/purchase/orders',
+        'GET /api/purchase/orders/{id}',
+        'POST /api/purchase/orders/{id}/cancel',
+        'GET /api/purchase/sales',
       ].sort(),
     );
     const register = (paths['/api/auth/register'] as { post: { requestBody: { content: Record<string, { schema: { required: string[]; additionalProperties: boolean } }> } } }).post;
