@@ -28,7 +28,13 @@ describe('the store on SQLite without Redis', () => {
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'bookstore-sqlite-'));
-    store = await startTestStore({ DATABASE_URL: `sqlite:${join(dir, 'bookstore.db')}`, BOOKSTORE_SEED: 'demo' });
+    store = await startTestStore({
+      DATABASE_URL: `sqlite:${join(dir, 'bookstore.db')}`,
+      BOOKSTORE_SEED: 'demo',
+      PAYMENT_DELAY_MS: '20',
+      DELIVERY_SHIP_DELAY_MS: '50',
+      DELIVERY_TRANSIT_DELAY_MS: '50',
+    });
     request = apiClient(store.url);
   });
 
@@ -185,5 +191,45 @@ describe('the store on SQLite without Redis', () => {
       'unauthorized',
     );
     expectProblem(await request('POST', '/api/auth/logout', { token: user.token }), 401, 'unauthorized');
+  });
+
+  it('runs the whole purchase flow with in-process jobs: delivered, declined, cancelled', async () => {
+    const seller = await signUp(request, 'Lite Seller', '192.0.2.10');
+    const buyer = await signUp(request, 'Lite Buyer', '192.0.2.11');
+    const created = await request('POST', '/api/catalog/books', { token: seller.token, body: { title: 'Embedded Orders', author: 'Sq Lite', priceCents: 700, stock: 3 } });
+    const bookId = created.body.book.id as number;
+    const order = (cardNumber: string) =>
+      request('POST', '/api/purchase/orders', {
+        token: buyer.token,
+        body: {
+          items: [{ bookId, quantity: 1 }],
+          deliveryProviderId: 'servientrega',
+          shippingAddress: { name: 'Lite Buyer', line1: 'Calle 1', city: 'Cali', country: 'CO' },
+          payment: { method: 'card', cardNumber, expMonth: 1, expYear: 2099, cvc: '999' },
+        },
+      });
+    const statusOf = async (id: string, wanted: string) => {
+      for (let i = 0; i < 100; i++) {
+        const current = (await request('GET', `/api/purchase/orders/${id}`, { token: buyer.token })).body.order;
+        if (current.status === wanted) return current;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      throw new Error(`order ${id} never became ${wanted}`);
+    };
+
+    const good = await order('4242424242424242');
+    expect(good.status, JSON.stringify(good.body)).toBe(201);
+    expect((await statusOf(good.body.order.id, 'delivered')).events.map((e: { status: string }) => e.status)).toEqual(['pending_payment', 'paid', 'shipped', 'delivered']);
+
+    const declined = await order('4000000000000002');
+    expect((await statusOf(declined.body.order.id, 'payment_failed')).payment.status).toBe('declined');
+
+    const cancelled = await order('4242424242424242');
+    const cancel = await request('POST', `/api/purchase/orders/${cancelled.body.order.id}/cancel`, { token: buyer.token });
+    expect(cancel.status).toBe(200);
+    expect(cancel.body.order.status).toBe('cancelled');
+
+    // One copy delivered; the declined and the cancelled ones came back.
+    expect((await request('GET', `/api/catalog/books/${bookId}`)).body.book.stock).toBe(2);
   });
 });
