@@ -34,7 +34,10 @@ export async function openDatabase(config: Config, modules: BookstoreModule[], l
     allowGlobalContext: false,
     ensureDatabase: false,
     extensions: [Migrator],
-    logger: (message) => logger.debug({ orm: message }),
+    // LOG_LEVEL=trace logs every query with its duration; never at lower levels (values may be personal).
+    debug: config.logLevel === 'trace' ? ['query', 'query-params'] : false,
+    highlighter: undefined,
+    logger: (message) => logger.trace({ orm: message }),
   });
   if (config.database.kind === 'sqlite') {
     await db.em.getConnection().execute('pragma journal_mode = wal');

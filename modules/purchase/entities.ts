@@ -1,4 +1,5 @@
 import { defineEntity, type InferEntity } from '@mikro-orm/core';
+import { JsonText } from '../../kernel/json-text.js';
 
 export const ORDER_STATUSES = ['reserving', 'pending_payment', 'paid', 'payment_failed', 'shipped', 'delivered', 'cancelled'] as const;
 /** `reserving` is internal: the order row exists but its stock is not yet confirmed; clients never see it. */
@@ -42,7 +43,7 @@ export const Order = defineEntity({
     currency: p.string().length(3),
     deliveryProviderId: p.string().length(32),
     deliveryProviderName: p.string().length(100),
-    shippingAddress: p.json<ShippingAddress>(),
+    shippingAddress: p.type(new JsonText<ShippingAddress>()),
     paymentMethod: p.enum(['card', 'paypal', 'bank_transfer']),
     paymentStatus: p.enum(['pending', 'captured', 'declined', 'failed', 'refunded', 'voided']),
     paymentBrand: p.string().length(20).nullable(),

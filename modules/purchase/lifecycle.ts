@@ -36,7 +36,8 @@ export async function compensate(ctx: ModuleContext, orderId: string): Promise<v
   await catalogApi(ctx.services).releaseStock({ orderId });
   const em = ctx.db.em.fork();
   if (await refund(em, orderId)) {
-    await em.nativeUpdate(Order, { id: orderId, paymentStatus: 'captured' }, { paymentStatus: 'refunded', updatedAt: new Date() });
+    // Whatever the order last said: a capture can land after a cancel marked the payment voided.
+    await em.nativeUpdate(Order, { id: orderId, paymentStatus: { $in: ['captured', 'pending', 'voided'] } }, { paymentStatus: 'refunded', updatedAt: new Date() });
   } else {
     await em.nativeUpdate(Order, { id: orderId, paymentStatus: 'pending' }, { paymentStatus: 'voided', updatedAt: new Date() });
   }

@@ -93,14 +93,14 @@ function totals(lines: { unitPriceCents: number; quantity: number }[], deliveryC
 }
 
 /** Moves a reserved order to pending_payment with the reserved prices, and asks for payment: one transaction. */
-async function confirm(em: EntityManager, orderId: string, reserved: ReservedItem[], deliveryCostCents: number) {
+export async function confirm(em: EntityManager, orderId: string, reserved: ReservedItem[], deliveryCostCents: number, detail = 'Order placed; stock reserved') {
   await em.transactional(async (tx) => {
     for (const item of reserved) {
       await tx.nativeUpdate(OrderItem, { orderId, bookId: item.bookId }, { title: item.title, unitPriceCents: item.unitPriceCents, sellerId: item.sellerId });
     }
     const moved = await tx.nativeUpdate(Order, { id: orderId, status: 'reserving' }, { status: 'pending_payment', ...totals(reserved, deliveryCostCents), updatedAt: new Date() });
     if (moved !== 1) return;
-    tx.create(OrderEvent, { orderId, status: 'pending_payment', detail: 'Order placed; stock reserved', at: new Date() });
+    tx.create(OrderEvent, { orderId, status: 'pending_payment', detail, at: new Date() });
     enqueue(tx, 'pay', orderId);
   });
 }
@@ -131,10 +131,20 @@ async function replay(em: EntityManager, buyerId: number, key: string, hash: str
  */
 export async function placeOrder(ctx: ModuleContext, em: EntityManager, buyer: Caller, input: OrderRequest, idempotencyKey?: string): Promise<{ order: OrderView; replayed: boolean }> {
   const hash = requestHash(input);
-  if (idempotencyKey) {
-    const previous = await replay(em, buyer.id, idempotencyKey, hash);
-    if (previous) return { order: previous, replayed: true };
+  // A request that waited on an earlier one with its key, which then failed and left nothing, tries itself.
+  for (let attempt = 1; ; attempt++) {
+    if (idempotencyKey) {
+      const previous = await replay(em, buyer.id, idempotencyKey, hash);
+      if (previous) return { order: previous, replayed: true };
+    }
+    const placed = await placeOnce(ctx, em, buyer, input, hash, idempotencyKey);
+    if (placed) return { order: placed, replayed: false };
+    if (attempt >= 5) throw new Problem(503, 'service_unavailable', 'The order could not be placed; retry shortly.', undefined, { 'Retry-After': '1' });
   }
+}
+
+/** One attempt; answers undefined when another request with the same key got there first. */
+async function placeOnce(ctx: ModuleContext, em: EntityManager, buyer: Caller, input: OrderRequest, hash: string, idempotencyKey?: string): Promise<OrderView | undefined> {
   const provider = await em.findOne(DeliveryProvider, { id: input.deliveryProviderId });
   if (!provider) throw new Problem(400, 'validation_failed', 'Unknown delivery provider.', [{ path: 'deliveryProviderId', message: 'is not a delivery provider; see GET /api/purchase/delivery-providers' }]);
   const books = await checkBooks(ctx, buyer, input);
@@ -163,9 +173,7 @@ export async function placeOrder(ctx: ModuleContext, em: EntityManager, buyer: C
       }
     });
   } catch (error) {
-    if (!(error instanceof UniqueConstraintViolationException) || !idempotencyKey) throw error;
-    const previous = await replay(em, buyer.id, idempotencyKey, hash);
-    if (previous) return { order: previous, replayed: true };
+    if (error instanceof UniqueConstraintViolationException && idempotencyKey) return undefined;
     throw error;
   }
 
@@ -179,7 +187,7 @@ export async function placeOrder(ctx: ModuleContext, em: EntityManager, buyer: C
   }
   await confirm(em, orderId, reserved, provider.costCents);
   outboxRelay(ctx).nudge();
-  return { order: await orderById(em.fork(), orderId), replayed: false };
+  return orderById(em.fork(), orderId);
 }
 
 export async function listOrders(em: EntityManager, buyerId: number, page: number, limit: number) {

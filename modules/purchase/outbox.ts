@@ -1,4 +1,4 @@
-import { LockMode } from '@mikro-orm/core';
+import { IsolationLevel, LockMode } from '@mikro-orm/core';
 import type { Logger } from '../../kernel/logger.js';
 import type { Database, EntityManager, ModuleContext } from '../../kernel/module.js';
 import type { JobQueues } from '../../kernel/queues.js';
@@ -61,6 +61,10 @@ export class OutboxRelay {
     }
   }
 
+  /**
+   * READ COMMITTED: the locking read takes no gap locks, so orders being placed meanwhile can
+   * still insert their outbox rows instead of waiting for this batch's round trips to Redis.
+   */
   private dispatchBatch(): Promise<number> {
     return this.db.em.fork().transactional(async (tx) => {
       const messages = await tx.find(
@@ -79,7 +83,7 @@ export class OutboxRelay {
         message.dispatchedAt = new Date();
       }
       return messages.length;
-    });
+    }, this.skipLocked ? { isolationLevel: IsolationLevel.READ_COMMITTED } : {});
   }
 }
 

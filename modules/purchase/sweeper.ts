@@ -2,7 +2,8 @@ import type { ModuleContext, Stopper } from '../../kernel/module.js';
 import { Problem } from '../../kernel/problem.js';
 import { catalogApi } from '../catalog/client.js';
 import { Order, OrderEvent, OrderItem } from './entities.js';
-import { compensate, transition } from './lifecycle.js';
+import { compensate } from './lifecycle.js';
+import { confirm } from './orders.js';
 import { outboxRelay } from './outbox.js';
 import { QUEUE_OF, type JobName } from './queues.js';
 
@@ -29,12 +30,7 @@ async function finishReserving(ctx: ModuleContext, now: number) {
     const items = await em.find(OrderItem, { orderId: order.id });
     try {
       const reserved = await catalogApi(ctx.services).reserveStock({ orderId: order.id, items: items.map((i) => ({ bookId: i.bookId, quantity: i.quantity })) });
-      await em.fork().transactional(async (tx) => {
-        for (const item of reserved) {
-          await tx.nativeUpdate(OrderItem, { orderId: order.id, bookId: item.bookId }, { title: item.title, unitPriceCents: item.unitPriceCents, sellerId: item.sellerId });
-        }
-      });
-      await transition(em.fork(), order.id, { from: ['reserving'], to: 'pending_payment', detail: 'Order placed; stock reserved (completed after an interruption)', next: { job: 'pay', delayMs: 0 } });
+      await confirm(em.fork(), order.id, reserved, order.deliveryCostCents, 'Order placed; stock reserved (completed after an interruption)');
       ctx.logger.info({ orderId: order.id }, 'sweeper completed an interrupted order');
     } catch (error) {
       if (!(error instanceof Problem) || error.status >= 500) {
