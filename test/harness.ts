@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createConnection } from 'mysql2/promise';
+import { expect } from 'vitest';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../kernel/config.js';
 import { createLogger } from '../kernel/logger.js';
@@ -208,4 +209,14 @@ export async function signUp(request: ApiRequest, name = 'Test User', address = 
   const login = await request('POST', '/api/auth/login', { body: { email, password }, headers });
   if (login.status !== 200) throw new Error(`login failed: ${login.status} ${JSON.stringify(login.body)}`);
   return { token: login.body.token as string, user: login.body.user as { id: number; email: string; name: string }, email, password, cookie: login.headers.get('set-cookie') ?? '' };
+}
+
+/** The response is an RFC 9457 problem document with this status and code. */
+export function expectProblem(response: ApiResponse<Json>, status: number, code: string) {
+  expect(response.status, JSON.stringify(response.body)).toBe(status);
+  expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json(;|$)/);
+  expect(response.body).toMatchObject({ status, code });
+  expect(typeof response.body.title).toBe('string');
+  expect(typeof response.body.detail).toBe('string');
+  expect(typeof response.body.type).toBe('string');
 }

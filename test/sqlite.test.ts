@@ -6,20 +6,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiClient, signUp, startTestStore, uniqueEmail, type ApiRequest } from './harness.js';
+import { apiClient, signUp, startTestStore, uniqueEmail, type ApiRequest, expectProblem} from './harness.js';
 import type { RunningStore } from '../kernel/store.js';
 import { demoBooks } from '../modules/catalog/demo-data.js';
 
 /** What the harness client answers (bodies read loosely, as the harness intends). */
 type Reply = Awaited<ReturnType<ApiRequest>>;
 
-const PROBLEM_JSON = /^application\/problem\+json(;|$)/;
-
-function expectProblem(response: Reply, status: number, code: string) {
-  expect(response.status, JSON.stringify(response.body)).toBe(status);
-  expect(response.headers.get('content-type')).toMatch(PROBLEM_JSON);
-  expect(response.body).toMatchObject({ status, code });
-}
 
 describe('the store on SQLite without Redis', () => {
   let dir: string;

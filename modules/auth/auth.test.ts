@@ -11,17 +11,12 @@ import {
   type ApiRequest,
   type TestDatabase,
   type TestRedis,
+  expectProblem,
 } from '../../test/harness.js';
 
 const ready = await servicesAvailable('modules/auth/auth.test.ts', ['mysql', 'redis']);
 
 const ADMIN = { email: 'root.admin@example.test', password: 'admin password 123' };
-
-function expectProblem(response: { status: number; headers: Headers; body: { code: string } }, status: number, code: string) {
-  expect(response.status).toBe(status);
-  expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-  expect(response.body.code).toBe(code);
-}
 
 let nextAddress = 1;
 /** A client address of its own per test, so that per-address limits of one test do not leak into another. */

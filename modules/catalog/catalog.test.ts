@@ -16,6 +16,7 @@ import {
   type ApiRequest,
   type TestDatabase,
   type TestRedis,
+  expectProblem,
 } from '../../test/harness.js';
 import type { RunningStore } from '../../kernel/store.js';
 import { demoBooks } from './demo-data.js';
@@ -26,7 +27,6 @@ const ready = await servicesAvailable('modules/catalog/catalog.test.ts', ['mysql
 /** What the harness client answers (bodies read loosely, as the harness intends). */
 type Reply = Awaited<ReturnType<ApiRequest>>;
 
-const PROBLEM_JSON = /^application\/problem\+json(;|$)/;
 const BOOK_FIELDS = ['author', 'createdAt', 'currency', 'description', 'id', 'isbn', 'priceCents', 'sellerId', 'stock', 'title', 'updatedAt'];
 const UNKNOWN_ID = '2000000000';
 
@@ -56,15 +56,6 @@ let addressCounter = 0;
 function nextAddress(): string {
   addressCounter += 1;
   return `10.77.${Math.floor(addressCounter / 250)}.${addressCounter % 250}`;
-}
-
-function expectProblem(response: Reply, status: number, code: string) {
-  expect(response.status, JSON.stringify(response.body)).toBe(status);
-  expect(response.headers.get('content-type')).toMatch(PROBLEM_JSON);
-  expect(response.body).toMatchObject({ status, code });
-  expect(typeof response.body.title).toBe('string');
-  expect(typeof response.body.detail).toBe('string');
-  expect(typeof response.body.type).toBe('string');
 }
 
 function errorPaths(response: Reply): string[] {

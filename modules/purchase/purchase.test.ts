@@ -18,6 +18,7 @@ import {
   type ApiRequest,
   type TestDatabase,
   type TestRedis,
+  expectProblem,
 } from '../../test/harness.js';
 import { sweepOnce } from './sweeper.js';
 
@@ -63,7 +64,6 @@ interface Line {
 }
 
 const ADMIN = { email: 'purchase.admin@example.test', password: 'admin password 123' };
-const PROBLEM_JSON = /^application\/problem\+json(;|$)/;
 const VALID_YEAR = new Date().getUTCFullYear() + 3;
 const CVC = '739';
 const card = (cardNumber: string) => ({ method: 'card', cardNumber, expMonth: 12, expYear: VALID_YEAR, cvc: CVC });
@@ -85,14 +85,6 @@ let addressCounter = 0;
 function nextAddress(): string {
   addressCounter += 1;
   return `10.93.${Math.floor(addressCounter / 250)}.${(addressCounter % 250) + 1}`;
-}
-
-function expectProblem(response: Reply, status: number, code: string) {
-  expect(response.status, JSON.stringify(response.body)).toBe(status);
-  expect(response.headers.get('content-type')).toMatch(PROBLEM_JSON);
-  expect(response.body).toMatchObject({ status, code });
-  expect(typeof response.body.title).toBe('string');
-  expect(typeof response.body.detail).toBe('string');
 }
 
 function errorPaths(response: Reply): string[] {
