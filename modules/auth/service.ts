@@ -64,24 +64,47 @@ export async function login(
   return { token, expiresAt, user: publicUser(user) };
 }
 
-/** Answers who holds a token, extending the session while it is in use. Expired sessions are deleted. */
+interface SessionRow {
+  secret_hash: string;
+  expires_at: Date | string | number;
+  user_id: number;
+  name: string;
+  email: string;
+  role: 'customer' | 'admin';
+  created_at: Date | string | number;
+}
+
+/** MySQL hands back Date objects, SQLite numbers or text. */
+const toDate = (value: Date | string | number) => (value instanceof Date ? value : new Date(value));
+
+/**
+ * Answers who holds a token, extending the session while it is in use; expired sessions are
+ * deleted. Every authenticated request in every service comes here, so it is one indexed query
+ * without the unit of work, and a write only when the session is renewed.
+ */
 export async function resolveSession(em: EntityManager, token: string): Promise<ResolvedSession | null> {
   const parsed = parseSessionToken(token);
   if (!parsed) return null;
-  const session = await em.findOne(Session, { id: parsed.id }, { populate: ['user'] });
-  if (!session || !secretMatches(parsed.secret, session.secretHash)) return null;
+  const [row] = await em.getConnection().execute<SessionRow[]>(
+    `select s.secret_hash, s.expires_at, u.id as user_id, u.name, u.email, u.role, u.created_at
+       from auth_sessions s join auth_users u on u.id = s.user_id where s.id = ?`,
+    [parsed.id],
+  );
+  if (!row || !secretMatches(parsed.secret, row.secret_hash)) return null;
   const now = Date.now();
-  if (session.expiresAt.getTime() <= now) {
-    await em.nativeDelete(Session, { id: session.id });
+  let expiresAt = toDate(row.expires_at);
+  if (expiresAt.getTime() <= now) {
+    await em.nativeDelete(Session, { id: parsed.id });
     return null;
   }
   let renewed = false;
-  if (session.expiresAt.getTime() - now < SESSION_LIFETIME_MS - SESSION_RENEW_AFTER_MS) {
-    session.expiresAt = new Date(now + SESSION_LIFETIME_MS);
-    await em.flush();
+  if (expiresAt.getTime() - now < SESSION_LIFETIME_MS - SESSION_RENEW_AFTER_MS) {
+    expiresAt = new Date(now + SESSION_LIFETIME_MS);
+    await em.nativeUpdate(Session, { id: parsed.id }, { expiresAt });
     renewed = true;
   }
-  return { sessionId: session.id, user: publicUser(session.user), expiresAt: session.expiresAt.toISOString(), renewed };
+  const user = { id: row.user_id, name: row.name, email: row.email, role: row.role, createdAt: toDate(row.created_at).toISOString() };
+  return { sessionId: parsed.id, user, expiresAt: expiresAt.toISOString(), renewed };
 }
 
 export async function logout(em: EntityManager, sessionId: string): Promise<void> {
