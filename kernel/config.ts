@@ -8,6 +8,17 @@ export type ModuleName = (typeof MODULE_NAMES)[number];
 /** Values never echoed in error messages. Every variable may also be given as `NAME_FILE` (Docker secrets). */
 const SECRET_VARIABLES = ['DATABASE_URL', 'INTERNAL_TOKEN', 'REDIS_URL', 'BOOKSTORE_ADMIN_PASSWORD'];
 
+function validTls(url: string): boolean {
+  try {
+    const ssl = new URL(url).searchParams.get('ssl');
+    if (ssl === null || ssl === 'true') return true;
+    const options: unknown = JSON.parse(ssl);
+    return Boolean(options) && typeof options === 'object' && !Array.isArray(options);
+  } catch {
+    return false;
+  }
+}
+
 const optionalText = v.optional(v.pipe(v.string(), v.trim(), v.transform((s) => (s === '' ? undefined : s))));
 
 const milliseconds = (fallback: number) =>
@@ -70,6 +81,7 @@ const EnvSchema = v.object({
       v.string(),
       v.trim(),
       v.regex(/^(mysql|mariadb):\/\/.+|^sqlite:.+/, 'must be mysql://user:pass@host:port/db or sqlite:./path/file.db'),
+      v.check((url) => !url.startsWith('m') || validTls(url), 'ssl must be true or a JSON object of TLS options, e.g. ?ssl={"rejectUnauthorized":true}'),
     ),
     'sqlite:./data/bookstore.db',
   ),

@@ -9,14 +9,32 @@ import type { BookstoreModule, Database } from './module.js';
 
 export const migrationsTable = (module: string) => `bookstore_migrations_${module.replaceAll('-', '_')}`;
 
+/**
+ * `?ssl=…` on a MySQL URL asks for TLS to the database: a JSON object of Node TLS options, e.g.
+ * `{"rejectUnauthorized":true}` (trust the server's CA with NODE_EXTRA_CA_CERTS), or `true` for the
+ * same. MikroORM reads only the URL's host, credentials and database, so it is handed to mysql2 here.
+ */
+export function mysqlTls(url: string): { clientUrl: string; ssl?: Record<string, unknown> } {
+  const parsed = new URL(url);
+  const ssl = parsed.searchParams.get('ssl');
+  parsed.search = '';
+  const clientUrl = parsed.toString();
+  if (ssl === null) return { clientUrl };
+  if (ssl === 'true') return { clientUrl, ssl: { rejectUnauthorized: true } };
+  const options: unknown = JSON.parse(ssl);
+  if (!options || typeof options !== 'object' || Array.isArray(options)) throw new Error('DATABASE_URL: ssl must be true or a JSON object');
+  return { clientUrl, ssl: options as Record<string, unknown> };
+}
+
 async function driverOptions(database: Config['database']): Promise<Options<AbstractSqlDriver>> {
   if (database.kind === 'mysql') {
     const { MySqlDriver } = await import('@mikro-orm/mysql');
+    const { clientUrl, ssl } = mysqlTls(database.url);
     return {
       driver: MySqlDriver,
-      clientUrl: database.url,
+      clientUrl,
       pool: { min: 1, max: 10 },
-      driverOptions: { connection: { timezone: 'Z', connectTimeout: 5000 } },
+      driverOptions: { connection: { timezone: 'Z', connectTimeout: 5000, ...(ssl ? { ssl } : {}) } },
     };
   }
   const { BetterSqliteDriver } = await import('@mikro-orm/better-sqlite');

@@ -223,6 +223,13 @@ describe.runIf(ready)('the HTTP kernel on MariaDB and Redis', () => {
     }
   });
 
+  it('asks for TLS to the database when DATABASE_URL says ?ssl=, and refuses a server without it', async () => {
+    const tls = `${db.url}?ssl=${encodeURIComponent(JSON.stringify({ rejectUnauthorized: true }))}`;
+    // The test server speaks no TLS: a store that honours the parameter cannot connect to it.
+    await expect(startTestStore({ DATABASE_URL: tls, BOOKSTORE_MODULES: 'auth' })).rejects.toThrow(/secure connection|SSL|TLS/i);
+    expect(configProblems({ DATABASE_URL: `${db.url}?ssl=maybe` })[0]).toMatch(/^DATABASE_URL: ssl must be true or a JSON object/);
+  });
+
   it('reports not ready while Redis is unreachable', async () => {
     const noRedis = await startTestStore({ DATABASE_URL: db.url, REDIS_URL: 'redis://127.0.0.1:1', BOOKSTORE_MIGRATE: 'false' });
     try {
