@@ -6,7 +6,10 @@ import { searchWords } from './words.js';
 
 export const CURRENCY = 'USD';
 
-export function bookView(book: Book): BookView {
+/** The columns a book view needs: an entity, or a plain row read without the unit of work. */
+type BookRow = Pick<Book, 'id' | 'title' | 'author' | 'description' | 'isbn' | 'priceCents' | 'stock' | 'sellerId' | 'createdAt' | 'updatedAt'>;
+
+export function bookView(book: BookRow): BookView {
   return {
     id: book.id,
     title: book.title,
@@ -59,7 +62,8 @@ export async function listBooks(em: EntityManager, query: BookListQuery & { sell
     .offset((query.page - 1) * query.limit);
   const [rows, total] = await Promise.all([pageIds.execute<{ id: number }[]>('all'), qb.clone().getCount()]);
   const ids = rows.map((row) => row.id);
-  const books = ids.length ? await em.find(Book, { id: { $in: ids } }) : [];
+  // Read-only rows: no entities to hydrate or track, since nothing here is changed.
+  const books = ids.length ? await em.createQueryBuilder(Book, 'b').select('*').where({ id: { $in: ids } }).execute<BookRow[]>('all', true) : [];
   const byId = new Map(books.map((book) => [book.id, book]));
   return { items: ids.flatMap((id) => (byId.has(id) ? [bookView(byId.get(id)!)] : [])), page: query.page, limit: query.limit, total };
 }
