@@ -10,7 +10,7 @@ import { Services, internalRoutes } from './internal.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import type { BookstoreModule, ModuleContext, Stopper } from './module.js';
-import { BullQueues, InProcessQueues } from './queues.js';
+import { BullQueues, InProcessQueues, type JobQueues } from './queues.js';
 import { MemoryRateLimiter, RedisRateLimiter } from './rate-limit.js';
 import { createRedis, whenReady } from './redis.js';
 
@@ -29,6 +29,7 @@ export async function startStore(config: Config, modules: BookstoreModule[], log
   const running = modules.filter((m) => config.modules.includes(m.name));
   const db = await openDatabase(config, running, logger);
   let redis: Redis | undefined;
+  let jobs: JobQueues | undefined;
   try {
     if (config.migrate) await prepareSchema(db, config, running, logger);
     redis = config.redisUrl ? createRedis(config.redisUrl, 'request', logger, config.redisKeyPrefix) : undefined;
@@ -36,9 +37,10 @@ export async function startStore(config: Config, modules: BookstoreModule[], log
 
     const services = new Services(config.serviceUrls, config.internalToken);
     const metrics = new Metrics(config.modules);
-    const jobs = config.redisUrl
+    const queues = config.redisUrl
       ? new BullQueues(config.redisUrl, `${config.redisKeyPrefix}bull`, logger, config.jobLockMs, config.shutdownTimeoutMs)
       : new InProcessQueues(logger);
+    jobs = queues;
     const context: ModuleContext = {
       config,
       logger,
@@ -46,7 +48,7 @@ export async function startStore(config: Config, modules: BookstoreModule[], log
       redis,
       rateLimiter: redis ? new RedisRateLimiter(redis) : new MemoryRateLimiter(),
       services,
-      jobs,
+      jobs: queues,
       metrics,
     };
 
@@ -87,12 +89,13 @@ export async function startStore(config: Config, modules: BookstoreModule[], log
       close: async () => {
         await closeServer(server, config.shutdownTimeoutMs, logger);
         for (const stop of stoppers.reverse()) await stop();
-        await jobs.close();
+        await queues.close();
         await redis?.quit().catch(() => redis?.disconnect());
         await db.close(true);
       },
     };
   } catch (error) {
+    await jobs?.close();
     redis?.disconnect();
     await db.close(true);
     throw error;

@@ -27,7 +27,8 @@ const JSON_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
 
 /** Requests that carry a body must say it is JSON, so that nothing is silently read as `{}`. */
 export const requireJsonBody: MiddlewareHandler = createMiddleware(async (c, next) => {
-  const hasBody = c.req.header('content-length') !== '0' && (c.req.header('content-length') || c.req.header('transfer-encoding'));
+  const length = c.req.header('content-length');
+  const hasBody = length ? length !== '0' : c.req.header('transfer-encoding') !== undefined;
   if (['POST', 'PUT', 'PATCH'].includes(c.req.method) && hasBody && !JSON_TYPE.test(c.req.header('content-type') ?? '')) {
     throw new Problem(400, 'malformed_json', 'The request body must be JSON sent with Content-Type: application/json.');
   }

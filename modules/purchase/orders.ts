@@ -197,10 +197,9 @@ export async function listOrders(em: EntityManager, buyerId: number, page: numbe
 
 /** The buyer, or an administrator, may read an order; everyone else learns nothing, not even that it exists. */
 export async function readOrder(em: EntityManager, caller: Caller, id: string): Promise<OrderView> {
-  const order = await orderById(em, id);
-  const buyer = await em.findOne(Order, { id }, { fields: ['buyerId'] });
-  if (caller.role !== 'admin' && buyer?.buyerId !== caller.id) throw notFound('order');
-  return order;
+  const order = await em.findOne(Order, { id, status: VISIBLE });
+  if (!order || (caller.role !== 'admin' && order.buyerId !== caller.id)) throw notFound('order');
+  return (await views(em, [order]))[0]!;
 }
 
 export async function cancelOrder(ctx: ModuleContext, em: EntityManager, caller: Caller, id: string): Promise<OrderView> {
