@@ -102,7 +102,7 @@ function allowedMethods(app: Hono<AppEnv>): (path: string) => string[] {
       .filter((route) => route.method !== 'ALL')
       .map((route) => ({
         method: route.method,
-        pattern: new RegExp(`^${route.path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\/:[^/]+/g, '/[^/]+')}/?$`),
+        pattern: new RegExp(`^${route.path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\/:[^/]+/g, '/[^/]+').replace(/\*/g, '.*')}/?$`),
       }));
     return [...new Set(table.filter((entry) => entry.pattern.test(path)).map((entry) => entry.method))];
   };
