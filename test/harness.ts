@@ -120,9 +120,10 @@ export interface StoreProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startStoreProcess(env: Record<string, string>, port: number): Promise<StoreProcess> {
+/** `nodeArgs` go to node itself, e.g. `--cpu-prof` for profiling (not allowed in NODE_OPTIONS). */
+export async function startStoreProcess(env: Record<string, string>, port: number, nodeArgs: string[] = []): Promise<StoreProcess> {
   let output = '';
-  const child = spawn(process.execPath, ['--import', 'tsx', 'kernel/main.ts'], {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'kernel/main.ts'], {
     env: { PATH: process.env.PATH ?? '', ...TEST_ENV, LOG_LEVEL: 'info', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
