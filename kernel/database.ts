@@ -104,3 +104,8 @@ export async function databaseAnswers(db: Database): Promise<boolean> {
     return false;
   }
 }
+
+/** A datetime column read as a plain row: MySQL hands back a Date, SQLite a number or text. */
+export function dateFrom(value: Date | string | number): Date {
+  return value instanceof Date ? value : new Date(value);
+}

@@ -1,5 +1,6 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { Caller, ResolvedSession } from '../../kernel/auth-context.js';
+import { dateFrom } from '../../kernel/database.js';
 import type { EntityManager } from '../../kernel/module.js';
 import { Problem } from '../../kernel/problem.js';
 import { rateLimited, type RateLimiter, type RateLimitRule } from '../../kernel/rate-limit.js';
@@ -74,9 +75,6 @@ interface SessionRow {
   created_at: Date | string | number;
 }
 
-/** MySQL hands back Date objects, SQLite numbers or text. */
-const toDate = (value: Date | string | number) => (value instanceof Date ? value : new Date(value));
-
 /**
  * Answers who holds a token, extending the session while it is in use; expired sessions are
  * deleted. Every authenticated request in every service comes here, so it is one indexed query
@@ -92,7 +90,7 @@ export async function resolveSession(em: EntityManager, token: string): Promise<
   );
   if (!row || !secretMatches(parsed.secret, row.secret_hash)) return null;
   const now = Date.now();
-  let expiresAt = toDate(row.expires_at);
+  let expiresAt = dateFrom(row.expires_at);
   if (expiresAt.getTime() <= now) {
     await em.nativeDelete(Session, { id: parsed.id });
     return null;
@@ -103,7 +101,7 @@ export async function resolveSession(em: EntityManager, token: string): Promise<
     await em.nativeUpdate(Session, { id: parsed.id }, { expiresAt });
     renewed = true;
   }
-  const user = { id: row.user_id, name: row.name, email: row.email, role: row.role, createdAt: toDate(row.created_at).toISOString() };
+  const user = { id: row.user_id, name: row.name, email: row.email, role: row.role, createdAt: dateFrom(row.created_at).toISOString() };
   return { sessionId: parsed.id, user, expiresAt: expiresAt.toISOString(), renewed };
 }
 

@@ -42,7 +42,7 @@ export function catalogRoutes(_ctx: ModuleContext): Hono<AppEnv> {
       responses: { 200: jsonContent(BookEnvelope, 'The book'), 304: { description: 'Not modified' }, 404: noSuchBook },
     }),
     anonymousEtag,
-    async (c) => c.json({ book: catalog.bookView(await catalog.findBook(c.var.em, c.req.param('id'))) }),
+    async (c) => c.json({ book: await catalog.readBook(c.var.em, c.req.param('id')) }),
   );
 
   app.post(

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { Caller } from '../../kernel/auth-context.js';
+import { dateFrom } from '../../kernel/database.js';
 import type { EntityManager, ModuleContext } from '../../kernel/module.js';
 import { Problem, notFound } from '../../kernel/problem.js';
 import { catalogApi, type BookView, type ReservedItem } from '../catalog/client.js';
@@ -244,7 +245,7 @@ export async function listSales(em: EntityManager, sellerId: number, page: numbe
       unitPriceCents: row.unit_price_cents,
       quantity: row.quantity,
       currency: row.currency,
-      orderedAt: new Date(row.created_at).toISOString(),
+      orderedAt: dateFrom(row.created_at).toISOString(),
     })),
     page,
     limit,
