@@ -8,24 +8,16 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../test/harness.js';
 import type { Runtime } from './options.js';
+
+export { freePort };
 
 export const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 export const OUT = join(ROOT, 'bench', 'out');
 const BUILD = join(OUT, 'build');
 
 export const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
-
-/** A port the OS says is free on 127.0.0.1 (the store itself listens on all interfaces). */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 function sources(dir: string): string[] {
   return readdirSync(join(ROOT, dir), { withFileTypes: true }).flatMap((entry) => {

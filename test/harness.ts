@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { createConnection } from 'mysql2/promise';
 import { expect } from 'vitest';
 import { Redis } from 'ioredis';
@@ -150,8 +151,15 @@ export async function startStoreProcess(env: Record<string, string>, port: numbe
   };
 }
 
-export function freePort(): number {
-  return 20000 + Math.floor(Math.random() * 20000);
+/** A port the OS says is free on 127.0.0.1 right now. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  server.close();
+  await once(server, 'close');
+  return port;
 }
 
 export interface ApiResponse<T = Record<string, unknown>> {

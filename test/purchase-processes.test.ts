@@ -73,14 +73,14 @@ describe.runIf(ready)('every role in its own process', () => {
     db = await createTestDatabase();
     redis = testRedis();
     const shared = { DATABASE_URL: db.url, REDIS_URL: redis.url, REDIS_KEY_PREFIX: redis.prefix, INTERNAL_TOKEN };
-    const authProcess = await startStoreProcess({ ...shared, BOOKSTORE_MODULES: 'auth' }, freePort());
-    const catalogProcess = await startStoreProcess({ ...shared, BOOKSTORE_MODULES: 'catalog', AUTH_URL: authProcess.url }, freePort());
+    const authProcess = await startStoreProcess({ ...shared, BOOKSTORE_MODULES: 'auth' }, await freePort());
+    const catalogProcess = await startStoreProcess({ ...shared, BOOKSTORE_MODULES: 'catalog', AUTH_URL: authProcess.url }, await freePort());
     const urls = { AUTH_URL: authProcess.url, CATALOG_URL: catalogProcess.url };
-    const purchaseProcess = await startStoreProcess({ ...shared, ...urls, BOOKSTORE_MODULES: 'purchase' }, freePort());
+    const purchaseProcess = await startStoreProcess({ ...shared, ...urls, BOOKSTORE_MODULES: 'purchase' }, await freePort());
     const delays = { PAYMENT_DELAY_MS: '50', DELIVERY_SHIP_DELAY_MS: '100', DELIVERY_TRANSIT_DELAY_MS: '100' };
     processes.push(authProcess, catalogProcess, purchaseProcess);
-    processes.push(await startStoreProcess({ ...shared, ...urls, ...delays, BOOKSTORE_MODULES: 'payment-worker' }, freePort()));
-    processes.push(await startStoreProcess({ ...shared, ...urls, ...delays, BOOKSTORE_MODULES: 'delivery-worker' }, freePort()));
+    processes.push(await startStoreProcess({ ...shared, ...urls, ...delays, BOOKSTORE_MODULES: 'payment-worker' }, await freePort()));
+    processes.push(await startStoreProcess({ ...shared, ...urls, ...delays, BOOKSTORE_MODULES: 'delivery-worker' }, await freePort()));
     auth = apiClient(authProcess.url);
     catalog = apiClient(catalogProcess.url);
     purchase = apiClient(purchaseProcess.url);
@@ -129,7 +129,7 @@ describe.runIf(ready)('a payment worker killed mid-payment', () => {
     redis = testRedis();
     store = await startStoreProcess(
       { DATABASE_URL: db.url, REDIS_URL: redis.url, REDIS_KEY_PREFIX: redis.prefix, BOOKSTORE_MODULES: 'auth,catalog,purchase,delivery-worker' },
-      freePort(),
+      await freePort(),
     );
   });
 
@@ -155,7 +155,7 @@ describe.runIf(ready)('a payment worker killed mid-payment', () => {
       PAYMENT_DELAY_MS: '6000',
       JOB_LOCK_MS: '2000',
     };
-    const doomed = await startStoreProcess(env, freePort());
+    const doomed = await startStoreProcess(env, await freePort());
     workers.push(doomed);
     const placed = await request('POST', '/api/purchase/orders', {
       token: buyer.token,
@@ -171,7 +171,7 @@ describe.runIf(ready)('a payment worker killed mid-payment', () => {
     expect((await request('GET', `/api/purchase/orders/${orderId}`, { token: buyer.token })).body.order.status).toBe('pending_payment');
     await doomed.stop('SIGKILL');
 
-    workers.push(await startStoreProcess({ ...env, PAYMENT_DELAY_MS: '100' }, freePort()));
+    workers.push(await startStoreProcess({ ...env, PAYMENT_DELAY_MS: '100' }, await freePort()));
     const paid = await waitFor('the order to be paid', async () => {
       const order = (await request('GET', `/api/purchase/orders/${orderId}`, { token: buyer.token })).body.order;
       return order.status === 'paid' || order.status === 'shipped' || order.status === 'delivered' ? order : undefined;
@@ -190,7 +190,7 @@ describe.runIf(ready)('a payment worker killed mid-payment', () => {
     const book = await listBook(request, seller.token, 1);
     const worker = await startStoreProcess(
       { DATABASE_URL: db.url, REDIS_URL: redis.url, REDIS_KEY_PREFIX: redis.prefix, BOOKSTORE_MODULES: 'payment-worker', CATALOG_URL: store.url, INTERNAL_TOKEN, PAYMENT_DELAY_MS: '1500' },
-      freePort(),
+      await freePort(),
     );
     const placed = await request('POST', '/api/purchase/orders', {
       token: buyer.token,
@@ -213,10 +213,12 @@ describe.runIf(ready)('a payment worker killed mid-payment', () => {
 /** A redis-server of this test's own, on its own port, so stopping it leaves the shared one alone. */
 class PrivateRedis {
   private child: ChildProcess | undefined;
-  readonly port = freePort();
+  port = 0;
   readonly dir = mkdtempSync(join(tmpdir(), 'bookstore-redis-'));
 
   async start() {
+    // Restarts reuse the first port: the store keeps its REDIS_URL.
+    if (!this.port) this.port = await freePort();
     this.child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir], { stdio: 'ignore' });
     await waitFor('redis to start', async () => {
       const response = await fetch(`http://127.0.0.1:${this.port}`).catch((error: Error) => error);
@@ -246,7 +248,7 @@ describe.runIf(ready)('Redis down while an order is placed', () => {
     await redis.start();
     store = await startStoreProcess(
       { DATABASE_URL: db.url, REDIS_URL: `redis://127.0.0.1:${redis.port}`, PAYMENT_DELAY_MS: '50', DELIVERY_SHIP_DELAY_MS: '50', DELIVERY_TRANSIT_DELAY_MS: '50' },
-      freePort(),
+      await freePort(),
     );
   });
 

@@ -30,8 +30,8 @@ describe.runIf(ready)('split run: auth and catalog in separate processes', () =>
     db = await createTestDatabase();
     redis = testRedis();
     const shared = { DATABASE_URL: db.url, REDIS_URL: redis.url, REDIS_KEY_PREFIX: redis.prefix, INTERNAL_TOKEN };
-    auth = await startStoreProcess({ ...shared, BOOKSTORE_MODULES: 'auth' }, freePort());
-    catalog = await startStoreProcess({ ...shared, BOOKSTORE_MODULES: 'catalog', AUTH_URL: auth.url, BOOKSTORE_SEED: 'demo' }, freePort());
+    auth = await startStoreProcess({ ...shared, BOOKSTORE_MODULES: 'auth' }, await freePort());
+    catalog = await startStoreProcess({ ...shared, BOOKSTORE_MODULES: 'catalog', AUTH_URL: auth.url, BOOKSTORE_SEED: 'demo' }, await freePort());
     authApi = apiClient(auth.url);
     catalogApi = apiClient(catalog.url);
   });
@@ -86,7 +86,7 @@ describe.runIf(ready)('split run: auth and catalog in separate processes', () =>
     const { token } = await signUp(authApi, 'Stranded User');
     const misconfigured = await startStoreProcess(
       { DATABASE_URL: db.url, BOOKSTORE_MODULES: 'catalog', AUTH_URL: auth.url, INTERNAL_TOKEN: 'a-different-token-0123456789' },
-      freePort(),
+      await freePort(),
     );
     try {
       const response = await apiClient(misconfigured.url)('GET', '/api/catalog/my-books', { token });
@@ -99,7 +99,7 @@ describe.runIf(ready)('split run: auth and catalog in separate processes', () =>
   });
 
   it('SIGTERM lets an in-flight request finish, then exits 0', async () => {
-    const extra = await startStoreProcess({ DATABASE_URL: db.url, REDIS_URL: redis.url, REDIS_KEY_PREFIX: redis.prefix, BOOKSTORE_MODULES: 'auth', INTERNAL_TOKEN }, freePort());
+    const extra = await startStoreProcess({ DATABASE_URL: db.url, REDIS_URL: redis.url, REDIS_KEY_PREFIX: redis.prefix, BOOKSTORE_MODULES: 'auth', INTERNAL_TOKEN }, await freePort());
     const { email, password } = await signUp(apiClient(extra.url), 'Graceful');
     const inFlight = apiClient(extra.url)('POST', '/api/auth/login', { body: { email, password } });
     await new Promise((resolve) => setTimeout(resolve, 15));

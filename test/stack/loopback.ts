@@ -40,6 +40,7 @@ import {
   type ServiceSpec,
   type StackFile,
 } from './stack-file.js';
+import { freePort } from '../harness.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const IN_CI = process.env.CI === 'true';
@@ -62,16 +63,6 @@ export function nginxAvailable(file: string): boolean {
   if (IN_CI) throw new Error(`${message} (CI=true: failing instead of skipping)`);
   console.warn(`SKIPPED ${message}`);
   return false;
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
