@@ -345,7 +345,10 @@ describe.runIf(ready)('the stack on loopback: stack.yml as processes behind NGIN
     const replicas = stack.replicas.get('catalog')!;
     const before = replicas.map((replica) => replica.requestsFor('/api/catalog/books'));
     for (let i = 0; i < 40; i++) expect((await api('GET', '/api/catalog/books?limit=1')).status).toBe(200);
-    const served = replicas.map((replica, index) => replica.requestsFor('/api/catalog/books') - before[index]!);
+    // Each replica logs a request just after answering it: give the last log lines a moment to arrive.
+    const servedNow = () => replicas.map((replica, index) => replica.requestsFor('/api/catalog/books') - before[index]!);
+    for (let waited = 0; waited < 3000 && servedNow().reduce((a, b) => a + b, 0) < 40; waited += 50) await sleep(50);
+    const served = servedNow();
     console.log(`catalog requests per replica: ${served.join(' / ')}`);
     expect(served.reduce((a, b) => a + b, 0)).toBe(40);
     for (const count of served) expect(count).toBeGreaterThanOrEqual(10);
