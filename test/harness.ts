@@ -229,3 +229,39 @@ export function expectProblem(response: ApiResponse<Json>, status: number, code:
   expect(typeof response.body.detail).toBe('string');
   expect(typeof response.body.type).toBe('string');
 }
+
+export interface IsolatedStore {
+  db: TestDatabase;
+  redis: TestRedis;
+  store: RunningStore;
+  request: ApiRequest;
+  /** Stops the store, then drops its database and Redis keys. */
+  close(): Promise<void>;
+}
+
+/** The real store on a MariaDB database and a Redis key prefix of its own. */
+export async function startIsolatedStore(env: Record<string, string> = {}): Promise<IsolatedStore> {
+  const db = await createTestDatabase();
+  const redis = testRedis();
+  const drop = async () => {
+    await db.drop();
+    await redis.drop();
+  };
+  let store: RunningStore;
+  try {
+    store = await startTestStore({ DATABASE_URL: db.url, REDIS_URL: redis.url, REDIS_KEY_PREFIX: redis.prefix, ...env });
+  } catch (error) {
+    await drop();
+    throw error;
+  }
+  return {
+    db,
+    redis,
+    store,
+    request: apiClient(store.url),
+    async close() {
+      await store.close();
+      await drop();
+    },
+  };
+}

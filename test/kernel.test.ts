@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../kernel/config.js';
 import { AVAILABLE, NEEDS } from '../kernel/registry.js';
 import type { RunningStore } from '../kernel/store.js';
-import { apiClient, createTestDatabase, servicesAvailable, signUp, startTestStore, testRedis, type ApiRequest, type TestDatabase, type TestRedis } from './harness.js';
+import { apiClient, servicesAvailable, signUp, startIsolatedStore, startTestStore, type ApiRequest, type IsolatedStore, type TestDatabase } from './harness.js';
 
 function configProblems(env: Record<string, string>): string[] {
   try {
@@ -82,22 +82,16 @@ const ready = await servicesAvailable('test/kernel.test.ts', ['mysql', 'redis'])
 
 describe.runIf(ready)('the HTTP kernel on MariaDB and Redis', () => {
   let db: TestDatabase;
-  let redis: TestRedis;
   let store: RunningStore;
   let request: ApiRequest;
+  let stack: IsolatedStore;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    redis = testRedis();
-    store = await startTestStore({ DATABASE_URL: db.url, REDIS_URL: redis.url, REDIS_KEY_PREFIX: redis.prefix });
-    request = apiClient(store.url);
+    stack = await startIsolatedStore();
+    ({ db, store, request } = stack);
   });
 
-  afterAll(async () => {
-    await store?.close();
-    await db?.drop();
-    await redis?.drop();
-  });
+  afterAll(() => stack?.close());
 
   it('answers malformed JSON with 400 malformed_json', async () => {
     const { token } = await signUp(request, 'Json Sender');

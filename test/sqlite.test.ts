@@ -10,9 +10,6 @@ import { apiClient, signUp, startTestStore, uniqueEmail, type ApiRequest, expect
 import type { RunningStore } from '../kernel/store.js';
 import { demoBooks } from '../modules/catalog/demo-data.js';
 
-/** What the harness client answers (bodies read loosely, as the harness intends). */
-type Reply = Awaited<ReturnType<ApiRequest>>;
-
 
 describe('the store on SQLite without Redis', () => {
   let dir: string;

@@ -2,16 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningStore } from '../../kernel/store.js';
 import {
   apiClient,
-  createTestDatabase,
   servicesAvailable,
   signUp,
   startTestStore,
-  testRedis,
   uniqueEmail,
   type ApiRequest,
   type TestDatabase,
   type TestRedis,
   expectProblem,
+  startIsolatedStore,
+  type IsolatedStore,
 } from '../../test/harness.js';
 
 const ready = await servicesAvailable('modules/auth/auth.test.ts', ['mysql', 'redis']);
@@ -27,25 +27,17 @@ describe.runIf(ready)('auth on MariaDB and Redis', () => {
   let redis: TestRedis;
   let store: RunningStore;
   let request: ApiRequest;
+  let stack: IsolatedStore;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    redis = testRedis();
-    store = await startTestStore({
-      DATABASE_URL: db.url,
-      REDIS_URL: redis.url,
-      REDIS_KEY_PREFIX: redis.prefix,
+    stack = await startIsolatedStore({
       BOOKSTORE_ADMIN_EMAIL: ADMIN.email,
       BOOKSTORE_ADMIN_PASSWORD: ADMIN.password,
     });
-    request = apiClient(store.url);
+    ({ db, redis, store, request } = stack);
   });
 
-  afterAll(async () => {
-    await store?.close();
-    await db?.drop();
-    await redis?.drop();
-  });
+  afterAll(() => stack?.close());
 
   describe('POST /register', () => {
     it('creates a customer and never returns the password', async () => {

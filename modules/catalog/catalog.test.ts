@@ -17,6 +17,8 @@ import {
   type TestDatabase,
   type TestRedis,
   expectProblem,
+  startIsolatedStore,
+  type IsolatedStore,
 } from '../../test/harness.js';
 import type { RunningStore } from '../../kernel/store.js';
 import { demoBooks } from './demo-data.js';
@@ -71,26 +73,20 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.runIf(ready)('catalog on MariaDB', () => {
   let db: TestDatabase;
-  let redis: TestRedis;
   let store: RunningStore;
   let request: ApiRequest;
   let seller: User;
   let other: User;
+  let stack: IsolatedStore;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    redis = testRedis();
-    store = await startTestStore({ DATABASE_URL: db.url, REDIS_URL: redis.url, REDIS_KEY_PREFIX: redis.prefix });
-    request = apiClient(store.url);
+    stack = await startIsolatedStore();
+    ({ db, store, request } = stack);
     seller = await signUp(request, 'Sally Seller', nextAddress());
     other = await signUp(request, 'Otto Other', nextAddress());
   });
 
-  afterAll(async () => {
-    await store?.close();
-    await db?.drop();
-    await redis?.drop();
-  });
+  afterAll(() => stack?.close());
 
   async function createBook(token: string, fields: Partial<Omit<Book, 'id'>> = {}): Promise<Book> {
     const body = { title: `Untitled ${word()}`, author: 'Anonymous Writer', priceCents: 1000, stock: 1, ...fields };

@@ -9,16 +9,13 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningStore } from '../../kernel/store.js';
 import {
-  apiClient,
-  createTestDatabase,
   servicesAvailable,
   signUp,
-  startTestStore,
-  testRedis,
   type ApiRequest,
   type TestDatabase,
-  type TestRedis,
   expectProblem,
+  startIsolatedStore,
+  type IsolatedStore,
 } from '../../test/harness.js';
 import { sweepOnce } from './sweeper.js';
 
@@ -182,7 +179,6 @@ function storeHelpers(getRequest: () => ApiRequest, getDb: () => TestDatabase) {
 
 describe.runIf(ready)('purchase on MariaDB, Redis and BullMQ', () => {
   let db: TestDatabase;
-  let redis: TestRedis;
   let store: RunningStore;
   let request: ApiRequest;
   let seller: User;
@@ -194,21 +190,17 @@ describe.runIf(ready)('purchase on MariaDB, Redis and BullMQ', () => {
     () => db,
   );
   const { createBook, stockOf, dbStock, order, placed, readOrder, waitForStatus, ordersOf, eventCounts, charge } = h;
+  let stack: IsolatedStore;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    redis = testRedis();
-    store = await startTestStore({
-      DATABASE_URL: db.url,
-      REDIS_URL: redis.url,
-      REDIS_KEY_PREFIX: redis.prefix,
+    stack = await startIsolatedStore({
       PAYMENT_DELAY_MS: '40',
       DELIVERY_SHIP_DELAY_MS: '150',
       DELIVERY_TRANSIT_DELAY_MS: '150',
       BOOKSTORE_ADMIN_EMAIL: ADMIN.email,
       BOOKSTORE_ADMIN_PASSWORD: ADMIN.password,
     });
-    request = apiClient(store.url);
+    ({ db, store, request } = stack);
     [seller, buyer, other] = await Promise.all([
       signUp(request, 'Sal Seller', nextAddress()),
       signUp(request, 'Bea Buyer', nextAddress()),
@@ -219,11 +211,7 @@ describe.runIf(ready)('purchase on MariaDB, Redis and BullMQ', () => {
     adminToken = login.body.token as string;
   });
 
-  afterAll(async () => {
-    await store?.close();
-    await db?.drop();
-    await redis?.drop();
-  });
+  afterAll(() => stack?.close());
 
   /** 50 buyers, registered in parallel batches of 10, each from an address of their own. */
   let crowd: User[] | undefined;
@@ -808,8 +796,6 @@ describe.runIf(ready)('purchase on MariaDB, Redis and BullMQ', () => {
 
 describe.runIf(ready)('cancelling while paying or paid (payment takes 1 s, shipping a minute)', () => {
   let db: TestDatabase;
-  let redis: TestRedis;
-  let store: RunningStore;
   let request: ApiRequest;
   let seller: User;
   let buyer: User;
@@ -818,20 +804,16 @@ describe.runIf(ready)('cancelling while paying or paid (payment takes 1 s, shipp
     () => request,
     () => db,
   );
+  let stack: IsolatedStore;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
-    redis = testRedis();
-    store = await startTestStore({
-      DATABASE_URL: db.url,
-      REDIS_URL: redis.url,
-      REDIS_KEY_PREFIX: redis.prefix,
+    stack = await startIsolatedStore({
       // Half of the payment latency passes before the gateway captures and half after: a 1 s window.
       PAYMENT_DELAY_MS: '1000',
       DELIVERY_SHIP_DELAY_MS: '60000',
       DELIVERY_TRANSIT_DELAY_MS: '150',
     });
-    request = apiClient(store.url);
+    ({ db, request } = stack);
     [seller, buyer, other] = await Promise.all([
       signUp(request, 'Sid Seller', nextAddress()),
       signUp(request, 'Bo Buyer', nextAddress()),
@@ -839,11 +821,7 @@ describe.runIf(ready)('cancelling while paying or paid (payment takes 1 s, shipp
     ]);
   });
 
-  afterAll(async () => {
-    await store?.close();
-    await db?.drop();
-    await redis?.drop();
-  });
+  afterAll(() => stack?.close());
 
   it('answers 200 cancelled, gives the stock back and refunds the one capture; twice → 409', async () => {
     const book = await createBook(seller.token, { stock: 3, priceCents: 2000 });
