@@ -6,10 +6,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { apiClient, signUp, startTestStore, uniqueEmail, type ApiRequest, expectProblem} from './harness.js';
+import { apiClient, signUp, startTestStore, uniqueEmail, type ApiRequest, expectProblem } from './harness.js';
 import type { RunningStore } from '../kernel/store.js';
 import { demoBooks } from '../modules/catalog/demo-data.js';
-
 
 describe('the store on SQLite without Redis', () => {
   let dir: string;

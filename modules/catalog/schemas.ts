@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { pageQuery, queryBoolean, queryInt } from '../../kernel/validation.js';
+import { pageQuery, queryBoolean } from '../../kernel/validation.js';
 import { MAX_SEARCH_WORDS, searchWords } from './words.js';
 
 const ONLY_DOCUMENTED_FIELDS = 'unknown field; only the documented fields are accepted';
@@ -66,7 +66,7 @@ export const BookListQuery = v.object({
 });
 export type BookListQuery = v.InferOutput<typeof BookListQuery>;
 
-export const MyBooksQuery = v.object({ ...pageQuery, limit: queryInt(1, 100, 20) });
+export const MyBooksQuery = v.object(pageQuery);
 
 export const BookSchema = v.object({
   id: v.number(),
