@@ -2,7 +2,7 @@
  * Command-line options of `bench/run.ts` and the two profiles, full and quick.
  *
  *   tsx bench/run.ts [--quick] [--topology one|split] [--fresh] [--runs N] [--seconds S]
- *                    [--only name,name] [--runtime build|tsx]
+ *                    [--only name,name] [--runtime build|tsx] [--catalog-cache MB] [--node-options=FLAGS]
  */
 export type Topology = 'one' | 'split';
 export type Runtime = 'build' | 'tsx';
@@ -58,13 +58,20 @@ export interface Options {
   /** Scenario names to run (all of the profile's when empty). */
   only: string[];
   runtime: Runtime;
+  /** CATALOG_CACHE_MB of the store's processes; unset: the store's default. `0` measures every read on the database. */
+  catalogCacheMb: string | undefined;
+  /** NODE_OPTIONS of the store's processes instead of the image's (docker/Dockerfile), to try other memory settings. */
+  nodeOptions: string | undefined;
   /** MySQL server (the database name in it is ignored) and Redis of the benchmark. */
   mysqlServer: string;
   redisUrl: string;
   argv: string[];
 }
 
+/** `--name value`, or `--name=value` for a value that itself starts with `--` (`--node-options=--max-semi-space-size=8`). */
 function value(args: string[], name: string): string | undefined {
+  const joined = args.find((arg) => arg.startsWith(`--${name}=`));
+  if (joined !== undefined) return joined.slice(name.length + 3);
   const index = args.indexOf(`--${name}`);
   if (index < 0) return undefined;
   const next = args[index + 1];
@@ -80,9 +87,9 @@ function positive(text: string | undefined, name: string): number | undefined {
 }
 
 export function parseOptions(argv: string[]): Options {
-  const known = new Set(['--quick', '--fresh', '--topology', '--runs', '--seconds', '--only', '--runtime']);
+  const known = new Set(['--quick', '--fresh', '--topology', '--runs', '--seconds', '--only', '--runtime', '--catalog-cache', '--node-options']);
   for (const arg of argv) {
-    if (arg.startsWith('--') && !known.has(arg)) throw new Error(`unknown option ${arg} (known: ${[...known].join(' ')})`);
+    if (arg.startsWith('--') && !known.has(arg.split('=')[0]!)) throw new Error(`unknown option ${arg} (known: ${[...known].join(' ')})`);
   }
   const base = argv.includes('--quick') ? QUICK : FULL;
   const profile: Profile = {
@@ -94,8 +101,12 @@ export function parseOptions(argv: string[]): Options {
   if (topology !== 'one' && topology !== 'split') throw new Error(`--topology must be one or split, not ${topology}`);
   const runtime = value(argv, 'runtime') ?? 'build';
   if (runtime !== 'build' && runtime !== 'tsx') throw new Error(`--runtime must be build or tsx, not ${runtime}`);
+  const catalogCacheMb = value(argv, 'catalog-cache');
+  if (catalogCacheMb !== undefined && !/^\d+$/.test(catalogCacheMb)) throw new Error(`--catalog-cache must be a whole number of megabytes, not ${catalogCacheMb}`);
   return {
     profile,
+    catalogCacheMb,
+    nodeOptions: value(argv, 'node-options'),
     topology,
     fresh: argv.includes('--fresh'),
     only: (value(argv, 'only') ?? '').split(',').map((s) => s.trim()).filter(Boolean),

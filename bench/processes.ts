@@ -41,6 +41,17 @@ export async function buildStore(): Promise<string> {
   return `esbuild → ${relative(ROOT, BUILD)} (${entryPoints.length} files, newest source ${new Date(newest).toISOString()})`;
 }
 
+/**
+ * The runtime settings of the image (`ENV NODE_OPTIONS=… MALLOC_ARENA_MAX=…` in docker/Dockerfile),
+ * so that the services are measured with the memory settings they are deployed with.
+ */
+export function imageRuntimeEnv(): Record<string, string> {
+  const dockerfile = readFileSync(join(ROOT, 'docker', 'Dockerfile'), 'utf8');
+  const line = /^ENV NODE_OPTIONS="([^"]*)" MALLOC_ARENA_MAX=(\d+)$/m.exec(dockerfile);
+  if (!line) throw new Error('docker/Dockerfile has no line `ENV NODE_OPTIONS="…" MALLOC_ARENA_MAX=…`; the benchmark runs services with it');
+  return { NODE_OPTIONS: line[1]!, MALLOC_ARENA_MAX: line[2]! };
+}
+
 /** The command that runs a store entry (`kernel/main.ts`, `kernel/cli/migrate.ts`) with the chosen runtime. */
 export function storeCommand(runtime: Runtime, entry: string, args: string[] = []): string[] {
   if (runtime === 'tsx') return [process.execPath, '--import', 'tsx', entry, ...args];

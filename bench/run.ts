@@ -2,7 +2,7 @@
  * BookStore benchmark: `npm run bench` (full) or `npm run bench:quick` (CI-sized).
  *
  *   tsx bench/run.ts [--quick] [--topology one|split] [--fresh] [--runs N] [--seconds S]
- *                    [--only scenario,scenario,pipeline] [--runtime build|tsx]
+ *                    [--only scenario,scenario,pipeline] [--runtime build|tsx] [--catalog-cache MB] [--node-options=FLAGS]
  *
  * 1. the dataset (bench/dataset.ts), created once and reused; migrations applied; run state reset;
  * 2. the store in the chosen topology (bench/topology.ts) and the bare ceiling server;
@@ -19,7 +19,7 @@ import { buildStore, runToEnd, storeCommand } from './processes.js';
 import { derive, environment, markdown, maxRss, medianBy, writeReport, type PipelineResult, type Report, type ScenarioResult } from './report.js';
 import { checkCeilingSql } from './sql-check.js';
 import { detailId, selectScenarios, waitForOrdersSettled, type Context, type Scenario } from './scenarios.js';
-import { startCeilingServer, startStoreTopology, type StoreEnv, type StoreTopology } from './topology.js';
+import { serviceRuntimeEnv, startCeilingServer, startStoreTopology, type StoreEnv, type StoreTopology } from './topology.js';
 
 const startedAt = Date.now();
 const log = (line: string) => console.log(`[${String(Math.round((Date.now() - startedAt) / 1000)).padStart(4)} s] ${line}`);
@@ -176,6 +176,7 @@ async function main() {
     const notes: string[] = [];
     if (store.edge === 'none' && options.topology === 'split') notes.push('split WITHOUT NGINX (nginx not installed, or BENCH_NGINX=off): each request goes straight to the service that owns its path, the mixed workload as one load per service with connections in proportion');
     if (store.edge === 'nginx') notes.push('split behind NGINX (HTTPS, project template); login scenarios go straight to the auth service, since NGINX limits sign-in to 30/min per address; ceilings go through an NGINX of their own');
+    if (options.catalogCacheMb !== undefined) notes.push(`CATALOG_CACHE_MB=${options.catalogCacheMb} for the store${options.catalogCacheMb === '0' ? ': the catalog read cache is off, every catalog read goes to MariaDB' : ''}`);
     if (dataset.newerMigrations.length) notes.push(`migrations applied after the dataset was made: ${dataset.newerMigrations.join(', ')} (rebuild with --fresh if they change how books or users are stored)`);
     notes.push(...(await checkCeiling(ctx)));
     const sql = await checkCeilingSql(env, store);
@@ -217,7 +218,7 @@ async function main() {
       environment: env0,
       profile,
       topology: ctx.store.description,
-      runtime,
+      runtime: `${runtime}, with ${Object.entries(serviceRuntimeEnv(options)).map(([name, value]) => `${name}=${value}`).join(' ')}${options.nodeOptions === undefined ? ' (the image’s)' : ' (--node-options)'}`,
       dataset: { database: dataset.database, books: dataset.books, users: dataset.users, created: dataset.created, seconds: dataset.seconds, newerMigrations: dataset.newerMigrations },
       notes,
       ...partial,

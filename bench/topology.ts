@@ -19,7 +19,7 @@
 import type { Dataset } from './dataset.js';
 import { nginxInstalled, SERVER_NAME, startNginx, type Edge } from './nginx.js';
 import type { Options, Topology } from './options.js';
-import { freePort, startServer, storeCommand, type ServerProcess, type Watched } from './processes.js';
+import { freePort, imageRuntimeEnv, startServer, storeCommand, type ServerProcess, type Watched } from './processes.js';
 
 export const INTERNAL_TOKEN = 'bookstore-bench-internal-token-0123456789';
 type Module = 'auth' | 'catalog' | 'purchase';
@@ -56,6 +56,12 @@ export interface StoreEnv {
   redisPrefix: string;
 }
 
+/** The image's memory settings, or `--node-options` in their place. */
+export function serviceRuntimeEnv(options: Options): Record<string, string> {
+  const image = imageRuntimeEnv();
+  return options.nodeOptions === undefined ? image : { ...image, NODE_OPTIONS: options.nodeOptions };
+}
+
 export function sharedEnv({ dataset, options, redisPrefix }: StoreEnv): Record<string, string> {
   return {
     DATABASE_URL: dataset.url,
@@ -69,6 +75,8 @@ export function sharedEnv({ dataset, options, redisPrefix }: StoreEnv): Record<s
     DELIVERY_SHIP_DELAY_MS: '0',
     DELIVERY_TRANSIT_DELAY_MS: '0',
     NODE_ENV: 'production',
+    ...serviceRuntimeEnv(options),
+    ...(options.catalogCacheMb !== undefined ? { CATALOG_CACHE_MB: options.catalogCacheMb } : {}),
   };
 }
 

@@ -6,7 +6,6 @@ import { createMiddleware } from 'hono/factory';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import { matchedRoutes } from 'hono/route';
-import { secureHeaders } from 'hono/secure-headers';
 import { generateSpecs } from 'hono-openapi';
 import type { Redis } from 'ioredis';
 import { authContext, type Caller, type ResolvedSession, type SessionResolver } from './auth-context.js';
@@ -30,6 +29,28 @@ export type AppEnv = {
 };
 
 export const MAX_BODY_BYTES = 64 * 1024;
+
+/**
+ * Sent with every answer (the defaults of hono's secureHeaders, with a same-site resource policy).
+ * They are set on Node's response by the server (kernel/store.ts), where a route's own header of
+ * the same name still wins, instead of being validated and copied into every fetch Response.
+ */
+export const SECURITY_HEADERS: readonly [string, string][] = [
+  ['Cross-Origin-Resource-Policy', 'same-site'],
+  ['Cross-Origin-Opener-Policy', 'same-origin'],
+  ['Origin-Agent-Cluster', '?1'],
+  ['Referrer-Policy', 'no-referrer'],
+  ['Strict-Transport-Security', 'max-age=15552000; includeSubDomains'],
+  ['X-Content-Type-Options', 'nosniff'],
+  ['X-DNS-Prefetch-Control', 'off'],
+  ['X-Download-Options', 'noopen'],
+  ['X-Frame-Options', 'SAMEORIGIN'],
+  ['X-Permitted-Cross-Domain-Policies', 'none'],
+  ['X-XSS-Protection', '0'],
+];
+
+/** Nothing an API answer contains may load or frame anything; pages with a UI bring their own policy. */
+export const API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'";
 
 export interface MountedModule {
   name: string;
@@ -69,16 +90,20 @@ function accessLog(logger: Logger, metrics: Metrics): MiddlewareHandler<AppEnv> 
   });
 }
 
+const weakEtag = etag({ weak: true });
+
 /** Anonymous catalog reads are cacheable; anything personal is not. */
 export const anonymousEtag: MiddlewareHandler<AppEnv> = createMiddleware<AppEnv>(async (c, next) => {
   c.header('Vary', 'Authorization, Cookie');
   if (c.var.credentials) {
     await next();
-    c.header('Cache-Control', 'private, no-store');
+    // An answer served from a cache comes with its validator; a personal answer carries none.
+    c.res.headers.delete('ETag');
+    c.res.headers.set('Cache-Control', 'private, no-store');
     return;
   }
-  await etag({ weak: true })(c, next);
-  c.header('Cache-Control', 'no-cache');
+  await weakEtag(c, next);
+  c.res.headers.set('Cache-Control', 'no-cache');
 });
 
 function toProblem(error: unknown): Problem | undefined {
@@ -114,16 +139,15 @@ export function createApp(parts: AppParts): Hono<AppEnv> {
 
   app.use('*', requestId({ limitLength: 128 }));
   app.use('*', accessLog(logger, metrics));
-  app.use('*', secureHeaders({ crossOriginResourcePolicy: 'same-site', referrerPolicy: 'no-referrer' }));
+  // Set on c.res.headers, not with c.header(): after `next()` that would copy the response, turning
+  // @hono/node-server's light response into a full fetch Response.
   app.use('*', async (c, next) => {
     await next();
-    // Pages with a UI (the API reference, the queue board) bring their own policy.
-    if (!c.req.path.startsWith('/api/docs') && !c.res.headers.has('content-security-policy')) {
-      c.header('Content-Security-Policy', "default-src 'none'; frame-ancestors 'none'");
-    }
-    if (c.res.headers.get('content-type') === 'application/json') c.header('Content-Type', 'application/json; charset=utf-8');
+    if (c.res.headers.get('content-type') === 'application/json') c.res.headers.set('Content-Type', 'application/json; charset=utf-8');
   });
-  app.use('*', bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw payloadTooLarge(); } }));
+  const limitBody = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw payloadTooLarge(); } });
+  // Asking a GET for its body makes @hono/node-server build a full fetch Request: reads skip the check.
+  app.use('*', (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next)));
   app.use('*', async (c, next) => {
     c.set('em', db.em.fork());
     await next();

@@ -104,6 +104,10 @@ const EnvSchema = v.object({
     '5',
   ),
   JOB_LOCK_MS: milliseconds(30000),
+  CATALOG_CACHE_MB: v.optional(
+    v.pipe(v.string(), v.regex(/^\d+$/, 'must be a whole number of megabytes, 0 to turn the cache off'), v.transform(Number), v.maxValue(4096, 'must be at most 4096')),
+    '16',
+  ),
   TRUST_PROXY: booleanFlag(false),
   LOG_LEVEL: v.optional(v.picklist(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'must be a pino level such as info'), 'info'),
 });
@@ -126,6 +130,8 @@ export interface Config {
   workerConcurrency: number;
   /** How long a job stays claimed without a heartbeat before another worker takes it over. */
   jobLockMs: number;
+  /** Memory for catalog answers kept between catalog changes; 0 turns the cache off. */
+  catalogCacheBytes: number;
   trustProxy: boolean;
   logLevel: string;
 }
@@ -236,6 +242,7 @@ export function loadConfig(
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     workerConcurrency: e.WORKER_CONCURRENCY,
     jobLockMs: e.JOB_LOCK_MS,
+    catalogCacheBytes: e.CATALOG_CACHE_MB * 1024 * 1024,
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
   };

@@ -43,6 +43,8 @@ export class PermanentJobError extends UnrecoverableError {}
 export interface JobQueues {
   readonly kind: 'bullmq' | 'in-process';
   add(request: JobRequest): Promise<void>;
+  /** Many jobs in one round trip per queue (the outbox relay's batches). */
+  addBulk(requests: JobRequest[]): Promise<void>;
   /** Runs `handler` for a queue in this process with the given concurrency. */
   work(queue: string, handler: JobHandler, concurrency: number): void;
   /** For /metrics and the operator's view. */
@@ -61,6 +63,18 @@ export function defineQueue(name: string, options: QueueOptions) {
 
 function optionsOf(queue: string): QueueOptions {
   return QUEUE_DEFAULTS[queue] ?? { attempts: 5, backoffMs: 500 };
+}
+
+function jobOptions(request: JobRequest) {
+  const { attempts, backoffMs } = optionsOf(request.queue);
+  return {
+    jobId: request.jobId,
+    delay: Math.max(0, request.delayMs),
+    attempts,
+    backoff: { type: 'exponential' as const, delay: backoffMs },
+    removeOnComplete: { age: 24 * 3600, count: 50_000 },
+    removeOnFail: { age: 7 * 24 * 3600 },
+  };
 }
 
 export class BullQueues implements JobQueues {
@@ -94,15 +108,16 @@ export class BullQueues implements JobQueues {
   }
 
   async add(request: JobRequest) {
-    const { attempts, backoffMs } = optionsOf(request.queue);
-    await this.queue(request.queue).add(request.name, request.data, {
-      jobId: request.jobId,
-      delay: Math.max(0, request.delayMs),
-      attempts,
-      backoff: { type: 'exponential', delay: backoffMs },
-      removeOnComplete: { age: 24 * 3600, count: 50_000 },
-      removeOnFail: { age: 7 * 24 * 3600 },
-    });
+    await this.queue(request.queue).add(request.name, request.data, jobOptions(request));
+  }
+
+  async addBulk(requests: JobRequest[]) {
+    const queues = new Set(requests.map((request) => request.queue));
+    await Promise.all(
+      [...queues].map((name) =>
+        this.queue(name).addBulk(requests.filter((r) => r.queue === name).map((request) => ({ name: request.name, data: request.data, opts: jobOptions(request) }))),
+      ),
+    );
   }
 
   work(queue: string, handler: JobHandler, concurrency: number) {
@@ -175,6 +190,10 @@ export class InProcessQueues implements JobQueues {
     if (this.pending.has(key)) return;
     this.pending.add(key);
     this.schedule(request, 1, request.delayMs, key);
+  }
+
+  async addBulk(requests: JobRequest[]) {
+    for (const request of requests) await this.add(request);
   }
 
   private schedule(request: JobRequest, attempt: number, delayMs: number, key: string) {

@@ -1,8 +1,8 @@
-import { serve, type ServerType } from '@hono/node-server';
-import type { Server } from 'node:http';
+import { getRequestListener } from '@hono/node-server';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
-import { createApp, type MountedModule } from './app.js';
+import { API_CONTENT_SECURITY_POLICY, SECURITY_HEADERS, createApp, type MountedModule } from './app.js';
 import type { SessionResolver } from './auth-context.js';
 import type { Config } from './config.js';
 import { openDatabase, prepareSchema } from './database.js';
@@ -103,9 +103,16 @@ export async function startStore(config: Config, modules: BookstoreModule[], log
 }
 
 function listen(fetch: (request: Request) => Response | Promise<Response>, port: number): Promise<Server> {
+  const respond = getRequestListener(fetch);
+  const server = createServer((request, response) => {
+    for (const [name, value] of SECURITY_HEADERS) response.setHeader(name, value);
+    // The API reference page loads its script and styles; it is the one page without this policy.
+    if (!request.url?.startsWith('/api/docs')) response.setHeader('Content-Security-Policy', API_CONTENT_SECURITY_POLICY);
+    void respond(request, response);
+  });
   return new Promise((resolve, reject) => {
-    const server: ServerType = serve({ fetch, port, hostname: '0.0.0.0' }, () => resolve(server as Server));
     server.once('error', reject);
+    server.listen(port, '0.0.0.0', () => resolve(server));
   });
 }
 

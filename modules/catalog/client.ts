@@ -1,16 +1,18 @@
 import type { Services } from '../../kernel/internal.js';
 import type { BookView } from './schemas.js';
-import type { ReservedItem } from './stock.js';
+import type { ReservedItem, ReservedStock, StockRequest } from './stock.js';
 
 /** The catalog module's internal API; the only part of the catalog other modules import. */
 export interface CatalogApi {
   /** Listed books among `ids`; unknown and deleted ids are left out. */
   booksByIds(input: { ids: number[] }): Promise<BookView[]>;
   /**
-   * Holds stock for every line of an order, or answers 409 insufficient_stock / 404 not_found and
-   * holds none. Idempotent by `orderId`. Answers each book's title, price and seller at this moment.
+   * Holds stock for every line of an order, or answers 404 not_found, 400 validation_failed (one of
+   * `buyerId`'s own books, at `items.N.bookId`) or 409 insufficient_stock and holds none, judging
+   * the lines in their order. Idempotent by `orderId`. Answers each book's title, price and seller
+   * at this moment, and the currency.
    */
-  reserveStock(input: { orderId: string; items: { bookId: number; quantity: number }[] }): Promise<ReservedItem[]>;
+  reserveStock(input: StockRequest): Promise<ReservedStock>;
   /** Gives an order's held stock back; a second call gives back nothing. */
   releaseStock(input: { orderId: string }): Promise<{ released: number }>;
 }
@@ -21,4 +23,4 @@ export function catalogApi(services: Services): CatalogApi {
   return services.api<CatalogApi>('catalog', CATALOG_OPERATIONS);
 }
 
-export type { BookView, ReservedItem };
+export type { BookView, ReservedItem, ReservedStock, StockRequest };

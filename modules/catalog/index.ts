@@ -1,11 +1,25 @@
-import type { BookstoreModule } from '../../kernel/module.js';
+import type { BookstoreModule, ModuleContext } from '../../kernel/module.js';
+import { createRedis } from '../../kernel/redis.js';
 import { CATALOG_OPERATIONS, type CatalogApi } from './client.js';
 import { Book, BookWord, Reservation } from './entities.js';
 import { migrations } from './migrations/index.js';
+import { CatalogChanges, CatalogReadCache } from './read-cache.js';
 import { catalogRoutes } from './routes.js';
 import { seedDemoCatalog } from './seed.js';
 import { booksByIds } from './service.js';
 import { releaseStock, reserveStock } from './stock.js';
+
+const changesByStore = new WeakMap<ModuleContext, CatalogChanges>();
+
+/** One read cache per running store, shared by its routes, its internal API and its start-up. */
+function catalogChanges(ctx: ModuleContext): CatalogChanges {
+  let changes = changesByStore.get(ctx);
+  if (!changes) {
+    changes = new CatalogChanges(new CatalogReadCache(ctx.config.catalogCacheBytes), ctx.redis, `${ctx.config.redisKeyPrefix}catalog:changed`, ctx.logger);
+    changesByStore.set(ctx, changes);
+  }
+  return changes;
+}
 
 export const catalogModule: BookstoreModule = {
   name: 'catalog',
@@ -13,16 +27,32 @@ export const catalogModule: BookstoreModule = {
   description: 'Books for sale: browse, search, detail, and selling one’s own books.',
   entities: [Book, BookWord, Reservation],
   migrations,
-  routes: catalogRoutes,
-  internalApi: ({ db }) => {
+  routes: (ctx) => catalogRoutes(ctx, catalogChanges(ctx)),
+  internalApi: (ctx) => {
+    const { db } = ctx;
+    const changes = catalogChanges(ctx);
     const api: CatalogApi = {
       booksByIds: ({ ids }) => booksByIds(db.em.fork(), ids),
-      reserveStock: ({ orderId, items }) => reserveStock(db.em.fork(), orderId, items),
-      releaseStock: ({ orderId }) => releaseStock(db.em.fork(), orderId),
+      reserveStock: async (request) => {
+        const reserved = await reserveStock(db.em.fork(), request);
+        await changes.announce('stock');
+        return reserved;
+      },
+      releaseStock: async ({ orderId }) => {
+        const released = await releaseStock(db.em.fork(), orderId);
+        if (released.released > 0) await changes.announce('stock');
+        return released;
+      },
     };
     return { api, operations: CATALOG_OPERATIONS };
   },
   async start(ctx) {
-    if (ctx.config.seedDemo) await seedDemoCatalog(ctx);
+    const changes = catalogChanges(ctx);
+    if (ctx.config.redisUrl) changes.listen(createRedis(ctx.config.redisUrl, 'worker', ctx.logger));
+    if (ctx.config.seedDemo) {
+      await seedDemoCatalog(ctx);
+      await changes.announce('listing');
+    }
+    return async () => changes.stop();
   },
 };

@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { describeRoute } from 'hono-openapi';
 import * as v from 'valibot';
 import { anonymousEtag, type AppEnv } from '../../kernel/app.js';
@@ -7,6 +7,7 @@ import type { ModuleContext } from '../../kernel/module.js';
 import { jsonContent, pageOf, problemContent, signedInSecurity } from '../../kernel/openapi.js';
 import { valid } from '../../kernel/validation.js';
 import { BookListQuery, BookSchema, CreateBookBody, MyBooksQuery, UpdateBookBody } from './schemas.js';
+import { type CachedAnswer, type CatalogChanges } from './read-cache.js';
 import * as catalog from './service.js';
 
 const BookEnvelope = v.object({ book: BookSchema });
@@ -16,8 +17,24 @@ const noSuchBook = problemContent('No such book, whatever the shape of the id (n
 const notTheSeller = problemContent('Only the book’s seller may do this (forbidden)');
 const bookId = { name: 'id', in: 'path' as const, required: true, schema: { type: 'string' as const } };
 
-export function catalogRoutes(_ctx: ModuleContext): Hono<AppEnv> {
+/** Sends an answer kept by the read cache as it is: no serialising, and its ETag already known. */
+function sendCached(c: Context<AppEnv>, answer: CachedAnswer) {
+  return c.body(answer.body, 200, { 'Content-Type': 'application/json; charset=utf-8', ETag: answer.etag });
+}
+
+/**
+ * Answers are kept by the request's path and query as sent: a known one is answered before its
+ * query is even validated (only queries that passed validation are ever kept). Two spellings of
+ * one query are two entries, which the cache's memory bound takes care of.
+ */
+function readKey(c: Context<AppEnv>): string {
+  const url = c.req.url;
+  return url.slice(url.indexOf('/', url.indexOf('//') + 2));
+}
+
+export function catalogRoutes(_ctx: ModuleContext, changes: CatalogChanges): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  const { cache } = changes;
 
   app.get(
     '/books',
@@ -29,8 +46,15 @@ export function catalogRoutes(_ctx: ModuleContext): Hono<AppEnv> {
       responses: { 200: jsonContent(pageOf(BookSchema), 'A page of books and the total count'), 304: { description: 'Not modified' }, 400: invalid },
     }),
     anonymousEtag,
+    async (c, next) => {
+      const known = cache.peek(readKey(c));
+      return known ? sendCached(c, known) : next();
+    },
     valid('query', BookListQuery),
-    async (c) => c.json(await catalog.listBooks(c.var.em, c.req.valid('query'))),
+    async (c) => {
+      const query = c.req.valid('query');
+      return sendCached(c, await cache.answer(readKey(c), () => catalog.listBooks(c.get('em'), cache, query)));
+    },
   );
 
   app.get(
@@ -42,7 +66,10 @@ export function catalogRoutes(_ctx: ModuleContext): Hono<AppEnv> {
       responses: { 200: jsonContent(BookEnvelope, 'The book'), 304: { description: 'Not modified' }, 404: noSuchBook },
     }),
     anonymousEtag,
-    async (c) => c.json({ book: await catalog.readBook(c.var.em, c.req.param('id')) }),
+    async (c) => {
+      const id = c.req.param('id');
+      return sendCached(c, await cache.answer(readKey(c), async () => ({ book: await catalog.readBook(c.get('em'), id) })));
+    },
   );
 
   app.post(
@@ -57,6 +84,7 @@ export function catalogRoutes(_ctx: ModuleContext): Hono<AppEnv> {
     valid('json', CreateBookBody),
     async (c) => {
       const book = await catalog.createBook(c.var.em, callerOf(c).id, c.req.valid('json'));
+      await changes.announce('listing');
       return c.json({ book: catalog.bookView(book) }, 201);
     },
   );
@@ -74,6 +102,7 @@ export function catalogRoutes(_ctx: ModuleContext): Hono<AppEnv> {
     valid('json', UpdateBookBody),
     async (c) => {
       const book = await catalog.updateBook(c.var.em, c.req.param('id'), callerOf(c).id, c.req.valid('json'));
+      await changes.announce('listing');
       return c.json({ book: catalog.bookView(book) });
     },
   );
@@ -90,6 +119,7 @@ export function catalogRoutes(_ctx: ModuleContext): Hono<AppEnv> {
     signedIn,
     async (c) => {
       await catalog.deleteBook(c.var.em, c.req.param('id'), callerOf(c).id);
+      await changes.announce('listing');
       return c.body(null, 204);
     },
   );
@@ -106,7 +136,7 @@ export function catalogRoutes(_ctx: ModuleContext): Hono<AppEnv> {
     valid('query', MyBooksQuery),
     async (c) => {
       const { page, limit } = c.req.valid('query');
-      return c.json(await catalog.listBooks(c.var.em, { sort: 'newest', page, limit, sellerId: callerOf(c).id }));
+      return c.json(await catalog.listBooks(c.var.em, cache, { sort: 'newest', page, limit, sellerId: callerOf(c).id }));
     },
   );
 

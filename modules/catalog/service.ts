@@ -2,6 +2,7 @@ import { dateFrom } from '../../kernel/database.js';
 import type { EntityManager } from '../../kernel/module.js';
 import { forbidden, notFound } from '../../kernel/problem.js';
 import { Book, BookWord } from './entities.js';
+import type { CatalogReadCache } from './read-cache.js';
 import type { BookListQuery, BookView, CreateBookInput, Sort, UpdateBookInput } from './schemas.js';
 import { searchWords } from './words.js';
 
@@ -98,20 +99,24 @@ function listingFilter(query: BookListQuery & { sellerId?: number }) {
  * store's busiest query, and it changes nothing. The page is found by ids alone in a derived
  * table (an index-only scan however deep the page), then joined to its rows.
  */
-export async function listBooks(em: EntityManager, query: BookListQuery & { sellerId?: number }) {
+export async function listBooks(em: EntityManager, cache: CatalogReadCache, query: BookListQuery & { sellerId?: number }) {
   const filter = listingFilter(query);
   const order = ORDER[query.sort];
   const connection = em.getConnection();
-  const [rows, [count]] = await Promise.all([
+  const countListed = async () => {
+    const [count] = await connection.execute<{ total: number | string }[]>(`select count(*) as total from catalog_books b where ${filter.sql}`, filter.params);
+    return Number(count?.total ?? 0);
+  };
+  const [rows, total] = await Promise.all([
     connection.execute<BookRecord[]>(
       `select ${BOOK_COLUMNS} from catalog_books b
          join (select b.id from catalog_books b where ${filter.sql} order by ${order} limit ? offset ?) page on page.id = b.id
         order by ${order}`,
       [...filter.params, query.limit, (query.page - 1) * query.limit],
     ),
-    connection.execute<{ total: number | string }[]>(`select count(*) as total from catalog_books b where ${filter.sql}`, filter.params),
+    cache.total(`${filter.sql} ${JSON.stringify(filter.params)}`, query.inStock !== undefined, countListed),
   ]);
-  return { items: rows.map(fromRecord), page: query.page, limit: query.limit, total: Number(count?.total ?? 0) };
+  return { items: rows.map(fromRecord), page: query.page, limit: query.limit, total };
 }
 
 /** One listed book, for reading. */

@@ -2,6 +2,7 @@ import { DeadlockException, UniqueConstraintViolationException, raw } from '@mik
 import type { EntityManager } from '../../kernel/module.js';
 import { Problem, notFound } from '../../kernel/problem.js';
 import { Book, Reservation } from './entities.js';
+import { CURRENCY } from './service.js';
 
 export interface ReservedItem {
   bookId: number;
@@ -11,69 +12,137 @@ export interface ReservedItem {
   sellerId: number;
 }
 
+/** What a reservation answers: each book as it was reserved, and the store's one currency. */
+export interface ReservedStock {
+  currency: string;
+  items: ReservedItem[];
+}
+
+export interface StockRequest {
+  orderId: string;
+  /** The buyer, so that nobody reserves their own book; in the problem, `items.N.bookId` is the caller's line N. */
+  buyerId?: number;
+  items: { bookId: number; quantity: number }[];
+}
+
 export const insufficientStock = (bookId: number) =>
   new Problem(409, 'insufficient_stock', `Not enough copies of book ${bookId} are in stock.`);
 
-function view(reservation: Reservation): ReservedItem {
-  const { bookId, title, unitPriceCents, quantity, sellerId } = reservation;
-  return { bookId, title, unitPriceCents, quantity, sellerId };
-}
+export const ownBook = (index: number) =>
+  new Problem(400, 'validation_failed', 'You cannot buy your own book.', [{ path: `items.${index}.bookId`, message: 'is one of your own listings' }]);
+
+type Line = { bookId: number; quantity: number };
 
 /** One line per book, in id order, so that concurrent orders lock books in the same order. */
-function combine(items: { bookId: number; quantity: number }[]) {
+function combine(items: Line[]): Line[] {
   const byBook = new Map<number, number>();
   for (const item of items) byBook.set(item.bookId, (byBook.get(item.bookId) ?? 0) + item.quantity);
   return [...byBook].map(([bookId, quantity]) => ({ bookId, quantity })).sort((a, b) => a.bookId - b.bookId);
 }
 
+const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
+
+/** Reserved in this call or an earlier one for the same order; refused once the order's stock went back. */
 async function existing(em: EntityManager, orderId: string): Promise<ReservedItem[] | undefined> {
   const held = await em.fork().find(Reservation, { orderId }, { orderBy: { bookId: 'asc' } });
   if (held.length === 0) return undefined;
   if (held.some((r) => r.status === 'released')) throw new Problem(409, 'invalid_state', `The stock of order ${orderId} was already given back.`);
-  return held.map(view);
+  return held.map(({ bookId, title, unitPriceCents, quantity, sellerId }) => ({ bookId, title, unitPriceCents, quantity, sellerId }));
 }
 
-async function reserveOnce(em: EntityManager, orderId: string, lines: { bookId: number; quantity: number }[]) {
-  return em.transactional(async (tx) => {
-    // Claim the order first: a concurrent call for the same order waits here, then finds it taken.
-    await tx.insertMany(Reservation, lines.map((line) => ({ orderId, bookId: line.bookId, quantity: line.quantity, status: 'held' as const, createdAt: new Date() })));
-    for (const line of lines) {
-      const taken = await tx
-        .createQueryBuilder(Book)
-        .update({ stock: raw('stock - ?', [line.quantity]) })
-        .where({ id: line.bookId, deletedAt: null, stock: { $gte: line.quantity } })
-        .execute('run');
-      if (taken.affectedRows === 1) continue;
-      const listed = await tx.count(Book, { id: line.bookId, deletedAt: null });
-      throw listed ? insufficientStock(line.bookId) : notFound(`book ${line.bookId}`);
-    }
-    const books = await tx.find(Book, { id: { $in: lines.map((l) => l.bookId) } });
-    const reserved: ReservedItem[] = [];
-    for (const line of lines) {
-      const book = books.find((b) => b.id === line.bookId)!;
-      await tx.nativeUpdate(Reservation, { orderId, bookId: line.bookId }, { title: book.title, unitPriceCents: book.priceCents, sellerId: book.sellerId });
-      reserved.push({ bookId: book.id, title: book.title, unitPriceCents: book.priceCents, quantity: line.quantity, sellerId: book.sellerId });
-    }
-    return reserved;
+/**
+ * One statement for every line: `stock >= n` per book, never the buyer's own, never a deleted one.
+ * The rows are matched by primary key in id order, so concurrent orders lock books in one order.
+ */
+async function takeStock(tx: EntityManager, lines: Line[], buyerId: number | undefined): Promise<boolean> {
+  const cases = lines.map(() => 'when ? then ?').join(' ');
+  const enough = lines.map(() => '(id = ? and stock >= ?)').join(' or ');
+  const pairs = lines.flatMap((l) => [l.bookId, l.quantity]);
+  const notOwn = buyerId === undefined ? '' : 'and seller_id <> ?';
+  const taken = await tx.execute<{ affectedRows: number }>(
+    `update catalog_books set stock = stock - case id ${cases} end
+      where id in (${marks(lines.length)}) and deleted_at is null ${notOwn} and (${enough})`,
+    [...pairs, ...lines.map((l) => l.bookId), ...(buyerId === undefined ? [] : [buyerId]), ...pairs],
+    'run',
+  );
+  return taken.affectedRows === lines.length;
+}
+
+interface BookRow {
+  id: number;
+  title: string;
+  price_cents: number;
+  seller_id: number;
+}
+
+/** Prices and sellers as of this reservation, kept with it so a second call answers the same. */
+async function holdFor(tx: EntityManager, orderId: string, lines: Line[]): Promise<ReservedItem[]> {
+  const books = await tx.execute<BookRow[]>(`select id, title, price_cents, seller_id from catalog_books where id in (${marks(lines.length)})`, lines.map((l) => l.bookId));
+  const reserved = lines.map((line) => {
+    const book = books.find((b) => Number(b.id) === line.bookId)!;
+    return { bookId: line.bookId, title: book.title, unitPriceCents: Number(book.price_cents), quantity: line.quantity, sellerId: Number(book.seller_id) };
+  });
+  const now = new Date();
+  await tx.execute(
+    `insert into catalog_reservations (order_id, book_id, quantity, title, unit_price_cents, seller_id, status, created_at)
+     values ${reserved.map(() => `(?, ?, ?, ?, ?, ?, 'held', ?)`).join(', ')}`,
+    reserved.flatMap((r) => [orderId, r.bookId, r.quantity, r.title, r.unitPriceCents, r.sellerId, now]),
+    'run',
+  );
+  return reserved;
+}
+
+/** Thrown inside the transaction when a line could not be taken, so that it rolls back before we look why. */
+class NotTaken extends Error {}
+
+/**
+ * Why the stock could not be taken, judged after the rollback, line by line in the caller's order:
+ * an unknown or deleted book (404), the buyer's own (400), too few copies (409). Undefined when
+ * nothing is wrong any more (the stock changed meanwhile): the caller tries again.
+ */
+async function refusal(em: EntityManager, request: StockRequest): Promise<Problem | undefined> {
+  const ids = request.items.map((i) => i.bookId);
+  const books = await em.fork().find(Book, { id: { $in: ids } }, { fields: ['id', 'stock', 'sellerId', 'deletedAt'] });
+  const wanted = combine(request.items);
+  for (const [index, item] of request.items.entries()) {
+    const book = books.find((b) => b.id === item.bookId);
+    if (!book || book.deletedAt) return notFound(`book ${item.bookId}`);
+    if (book.sellerId === request.buyerId) return ownBook(index);
+    if (book.stock < wanted.find((l) => l.bookId === item.bookId)!.quantity) return insufficientStock(item.bookId);
+  }
+  return undefined;
+}
+
+async function reserveOnce(em: EntityManager, orderId: string, lines: Line[], buyerId: number | undefined): Promise<ReservedItem[]> {
+  return em.fork().transactional(async (tx) => {
+    if (!(await takeStock(tx, lines, buyerId))) throw new NotTaken();
+    return holdFor(tx, orderId, lines);
   });
 }
 
 /**
  * Takes stock for every line of an order, or for none: each book's stock drops only if enough is
  * left (`stock >= quantity` in the same statement), so parallel buyers can never oversell.
- * Idempotent by order: a second call answers the first call's reservation.
+ *
+ * Idempotent by order without reading first: the reservation rows are keyed by the order, so when
+ * a second call for the same order (a retry, the sweeper) inserts them, the key is taken, its
+ * transaction rolls back (stock included) and it answers the first call's reservation. A refusal
+ * also looks for an earlier reservation first: the order may hold the very copies it now misses.
  */
-export async function reserveStock(em: EntityManager, orderId: string, items: { bookId: number; quantity: number }[]): Promise<ReservedItem[]> {
-  const lines = combine(items);
+export async function reserveStock(em: EntityManager, request: StockRequest): Promise<ReservedStock> {
+  const lines = combine(request.items);
   for (let attempt = 1; ; attempt++) {
-    const already = await existing(em, orderId);
-    if (already) return already;
     try {
-      return await reserveOnce(em.fork(), orderId, lines);
+      return { currency: CURRENCY, items: await reserveOnce(em, request.orderId, lines, request.buyerId) };
     } catch (error) {
-      if (error instanceof UniqueConstraintViolationException) continue;
-      if (error instanceof DeadlockException && attempt < 5) continue;
-      throw error;
+      const lost = error instanceof UniqueConstraintViolationException || error instanceof NotTaken;
+      const already = lost ? await existing(em, request.orderId) : undefined;
+      if (already) return { currency: CURRENCY, items: already };
+      const problem = error instanceof NotTaken ? await refusal(em, request) : undefined;
+      if (problem) throw problem;
+      const retryable = lost || error instanceof DeadlockException;
+      if (!retryable) throw error;
+      if (attempt >= 5) throw error instanceof NotTaken ? insufficientStock(lines[0]!.bookId) : error;
     }
   }
 }

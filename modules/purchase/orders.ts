@@ -4,12 +4,33 @@ import type { Caller } from '../../kernel/auth-context.js';
 import { dateFrom } from '../../kernel/database.js';
 import type { EntityManager, ModuleContext } from '../../kernel/module.js';
 import { Problem, notFound } from '../../kernel/problem.js';
-import { catalogApi, type BookView, type ReservedItem } from '../catalog/client.js';
-import { DeliveryProvider, Order, OrderEvent, OrderItem } from './entities.js';
+import { catalogApi, type ReservedItem, type ReservedStock } from '../catalog/client.js';
+import { Order, OrderEvent, OrderItem } from './entities.js';
 import { tokenizeAccount, tokenizeCard } from './gateway.js';
-import { compensate, transition } from './lifecycle.js';
+import { compensate, recordEvent, transition } from './lifecycle.js';
 import { enqueue, outboxRelay } from './outbox.js';
+import { deliveryProvider, type ProviderView } from './providers.js';
 import type { OrderRequest, OrderView, PaymentInput } from './schemas.js';
+
+/*
+ * Placing an order is the store's hottest write, and each SQL round trip costs about as much CPU as
+ * everything else the request does, so the path is plain SQL (`em.execute`, which runs inside the
+ * em's transaction when there is one) with no unit of work, in three steps that are each durable
+ * before the next:
+ *
+ *   1. the draft: the lines (book and quantity only), then the order in `reserving`, two
+ *      single-statement commits (see writeDraft for why that order is safe);
+ *   2. the catalog's reservation, idempotent by order id, which also judges unknown books (404),
+ *      one's own (400) and stock (409): nothing is read before it;
+ *   3. the confirmation, one transaction: the order to `pending_payment` with the reserved prices,
+ *      the lines' titles, prices and sellers, its event, its outbox row. The outbox row is handed
+ *      to the queue by this process right after the commit (OutboxRelay.send).
+ *
+ * The 201 answer is built from what the request wrote, not read back. A crash after step 1 leaves a
+ * `reserving` order that nobody sees, which the sweeper completes (step 2 again is safe) or cancels;
+ * a crash after step 3 leaves an outbox row that the relay's periodic pass hands over. So an order
+ * is never lost and stock is never held for an order that does not exist.
+ */
 
 const VISIBLE = { $ne: 'reserving' } as const;
 
@@ -71,20 +92,17 @@ function paymentFields(payment: PaymentInput) {
   return { paymentMethod: payment.method, paymentToken: tokenizeAccount(payment.method), paymentBrand: null, paymentLast4: null };
 }
 
-const invalidItems = (detail: string, index: number, message: string) =>
-  new Problem(400, 'validation_failed', detail, [{ path: `items.${index}.bookId`, message }]);
+/** The largest id a book can have (an unsigned INT); ids of any other shape match no book. */
+const MAX_BOOK_ID = 4_294_967_295;
 
-/** Checks the request against the catalog before anything is held: unknown books, own books, stock. */
-async function checkBooks(ctx: ModuleContext, buyer: Caller, input: OrderRequest): Promise<BookView[]> {
-  const ids = input.items.map((item) => (typeof item.bookId === 'number' && Number.isInteger(item.bookId) && item.bookId > 0 ? item.bookId : undefined));
-  const known = ids.filter((id): id is number => id !== undefined);
-  const books = known.length ? await catalogApi(ctx.services).booksByIds({ ids: known }) : [];
-  return input.items.map((item, index) => {
-    const book = books.find((b) => b.id === ids[index]);
-    if (!book) throw notFound(`book ${String(item.bookId)}`);
-    if (book.sellerId === buyer.id) throw invalidItems('You cannot buy your own book.', index, 'is one of your own listings');
-    if (book.stock < item.quantity) throw new Problem(409, 'insufficient_stock', `Not enough copies of book ${book.id} are in stock.`);
-    return book;
+type Line = { bookId: number; quantity: number };
+
+/** The request's lines as catalog ids; one that cannot be a book id is answered 404 before anything is written. */
+function bookLines(input: OrderRequest): Line[] {
+  return input.items.map((item) => {
+    const { bookId } = item;
+    if (typeof bookId !== 'number' || !Number.isInteger(bookId) || bookId < 1 || bookId > MAX_BOOK_ID) throw notFound(`book ${String(bookId)}`);
+    return { bookId, quantity: item.quantity };
   });
 }
 
@@ -93,23 +111,55 @@ function totals(lines: { unitPriceCents: number; quantity: number }[], deliveryC
   return { subtotalCents, deliveryCostCents, totalCents: subtotalCents + deliveryCostCents };
 }
 
-/** Moves a reserved order to pending_payment with the reserved prices, and asks for payment: one transaction. */
-export async function confirm(em: EntityManager, orderId: string, reserved: ReservedItem[], deliveryCostCents: number, detail = 'Order placed; stock reserved') {
-  await em.transactional(async (tx) => {
-    for (const item of reserved) {
-      await tx.nativeUpdate(OrderItem, { orderId, bookId: item.bookId }, { title: item.title, unitPriceCents: item.unitPriceCents, sellerId: item.sellerId });
-    }
-    const moved = await tx.nativeUpdate(Order, { id: orderId, status: 'reserving' }, { status: 'pending_payment', ...totals(reserved, deliveryCostCents), updatedAt: new Date() });
-    if (moved !== 1) return;
-    tx.create(OrderEvent, { orderId, status: 'pending_payment', detail, at: new Date() });
-    enqueue(tx, 'pay', orderId);
+const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
+
+/** The order's lines as the catalog reserved them: one statement, a CASE per column. */
+export async function describeItems(tx: EntityManager, orderId: string, items: ReservedItem[]): Promise<void> {
+  const cases = (pick: (item: ReservedItem) => string | number) => ({ sql: `case book_id ${items.map(() => 'when ? then ?').join(' ')} end`, params: items.flatMap((i) => [i.bookId, pick(i)]) });
+  const [title, price, seller] = [cases((i) => i.title), cases((i) => i.unitPriceCents), cases((i) => i.sellerId)];
+  await tx.execute(
+    `update purchase_order_items set title = ${title.sql}, unit_price_cents = ${price.sql}, seller_id = ${seller.sql} where order_id = ? and book_id in (${marks(items.length)})`,
+    [...title.params, ...price.params, ...seller.params, orderId, ...items.map((i) => i.bookId)],
+    'run',
+  );
+}
+
+/**
+ * Moves a reserved order to pending_payment with the reserved prices, and asks for payment: one
+ * transaction of four statements. The order's conditional update goes first and locks it, so the
+ * request and the sweeper can never both confirm one order. Answers when, or undefined if the
+ * order had already left `reserving`.
+ */
+export async function confirm(
+  ctx: ModuleContext,
+  em: EntityManager,
+  orderId: string,
+  reserved: ReservedStock,
+  deliveryCostCents: number,
+  detail = 'Order placed; stock reserved',
+): Promise<Date | undefined> {
+  const sum = totals(reserved.items, deliveryCostCents);
+  const confirmed = await em.transactional(async (tx) => {
+    const now = new Date();
+    const moved = await tx.execute<{ affectedRows: number }>(
+      `update purchase_orders set status = 'pending_payment', subtotal_cents = ?, delivery_cost_cents = ?, total_cents = ?, currency = ?, updated_at = ? where id = ? and status = 'reserving'`,
+      [sum.subtotalCents, sum.deliveryCostCents, sum.totalCents, reserved.currency, now, orderId],
+      'run',
+    );
+    if (moved.affectedRows !== 1) return undefined;
+    await describeItems(tx, orderId, reserved.items);
+    await recordEvent(tx, orderId, 'pending_payment', detail, now);
+    return { at: now, payment: await enqueue(tx, 'pay', orderId) };
   });
+  if (!confirmed) return undefined;
+  outboxRelay(ctx).send(confirmed.payment);
+  return confirmed.at;
 }
 
 async function forget(em: EntityManager, orderId: string) {
   await em.transactional(async (tx) => {
-    await tx.nativeDelete(OrderItem, { orderId });
-    await tx.nativeDelete(Order, { id: orderId, status: 'reserving' });
+    await tx.execute('delete from purchase_order_items where order_id = ?', [orderId], 'run');
+    await tx.execute(`delete from purchase_orders where id = ? and status = 'reserving'`, [orderId], 'run');
   });
 }
 
@@ -144,51 +194,89 @@ export async function placeOrder(ctx: ModuleContext, em: EntityManager, buyer: C
   }
 }
 
-/** One attempt; answers undefined when another request with the same key got there first. */
+/** An order as phase 1 writes it: `reserving`, its lines without prices, its payment as a token. */
+type Draft = Omit<Order, 'status' | 'subtotalCents' | 'totalCents' | 'currency' | 'trackingNumber' | 'updatedAt'>;
+
+function draftOf(buyer: Caller, input: OrderRequest, provider: ProviderView, hash: string, idempotencyKey: string | undefined): Draft {
+  return {
+    id: randomUUID(),
+    buyerId: buyer.id,
+    deliveryCostCents: provider.costCents,
+    deliveryProviderId: provider.id,
+    deliveryProviderName: provider.name,
+    shippingAddress: input.shippingAddress,
+    ...paymentFields(input.payment),
+    paymentStatus: 'pending',
+    idempotencyKey: idempotencyKey ?? null,
+    requestHash: hash,
+    createdAt: new Date(),
+  };
+}
+
+/**
+ * Phase 1, before any stock is held: the lines, then the order, each one statement committed on its
+ * own. Lines first, so that the sweeper never finds a `reserving` order without them; a crash
+ * between the two leaves only lines that no order names, which nothing reads (every read starts
+ * from an order). Answers false when another request with this Idempotency-Key wrote its order first.
+ */
+async function writeDraft(em: EntityManager, draft: Draft, lines: Line[]): Promise<boolean> {
+  await em.execute(
+    `insert into purchase_order_items (order_id, book_id, title, unit_price_cents, quantity, seller_id) values ${lines.map(() => `(?, ?, '', 0, ?, 0)`).join(', ')}`,
+    lines.flatMap((line) => [draft.id, line.bookId, line.quantity]),
+    'run',
+  );
+  try {
+    await em.execute(
+      `insert into purchase_orders (id, buyer_id, status, subtotal_cents, delivery_cost_cents, total_cents, currency, delivery_provider_id, delivery_provider_name,
+         shipping_address, payment_method, payment_status, payment_brand, payment_last4, payment_token, idempotency_key, request_hash, created_at, updated_at)
+       values (?, ?, 'reserving', 0, ?, ?, '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        draft.id, draft.buyerId, draft.deliveryCostCents, draft.deliveryCostCents, draft.deliveryProviderId, draft.deliveryProviderName,
+        JSON.stringify(draft.shippingAddress), draft.paymentMethod, draft.paymentStatus, draft.paymentBrand, draft.paymentLast4, draft.paymentToken,
+        draft.idempotencyKey, draft.requestHash, draft.createdAt, draft.createdAt,
+      ],
+      'run',
+    );
+    return true;
+  } catch (error) {
+    await em.execute('delete from purchase_order_items where order_id = ?', [draft.id], 'run');
+    if (error instanceof UniqueConstraintViolationException && draft.idempotencyKey) return false;
+    throw error;
+  }
+}
+
+/** The 201 answer from what this request wrote, with no read back. */
+function placedView(draft: Draft, reserved: ReservedStock, confirmedAt: Date): OrderView {
+  const order: Order = { ...draft, status: 'pending_payment', ...totals(reserved.items, draft.deliveryCostCents), currency: reserved.currency, trackingNumber: null, updatedAt: confirmedAt };
+  const event = { orderId: draft.id, id: 0, status: 'pending_payment', detail: 'Order placed; stock reserved', at: confirmedAt };
+  return orderView(order, reserved.items.map((item) => ({ ...item, orderId: draft.id })), [event]);
+}
+
+/**
+ * One attempt; answers undefined when another request with the same key got there first.
+ *
+ * Three short steps, each durable before the next: the draft (phase 1), the catalog's reservation
+ * (idempotent by order id), the confirmation with the payment request in the outbox. The catalog
+ * decides unknown books (404), one's own (400) and stock (409) in the reservation itself; a definite
+ * "no" forgets the draft, anything else leaves it to the sweeper.
+ */
 async function placeOnce(ctx: ModuleContext, em: EntityManager, buyer: Caller, input: OrderRequest, hash: string, idempotencyKey?: string): Promise<OrderView | undefined> {
-  const provider = await em.findOne(DeliveryProvider, { id: input.deliveryProviderId });
+  const provider = await deliveryProvider(ctx.db, input.deliveryProviderId);
   if (!provider) throw new Problem(400, 'validation_failed', 'Unknown delivery provider.', [{ path: 'deliveryProviderId', message: 'is not a delivery provider; see GET /api/purchase/delivery-providers' }]);
-  const books = await checkBooks(ctx, buyer, input);
+  const lines = bookLines(input);
+  const draft = draftOf(buyer, input, provider, hash, idempotencyKey);
+  if (!(await writeDraft(em, draft, lines))) return undefined;
 
-  const orderId = randomUUID();
-  const lines = input.items.map((item, index) => ({ book: books[index]!, quantity: item.quantity }));
+  let reserved: ReservedStock;
   try {
-    await em.transactional(async (tx) => {
-      tx.create(Order, {
-        id: orderId,
-        buyerId: buyer.id,
-        status: 'reserving',
-        ...totals(lines.map((l) => ({ unitPriceCents: l.book.priceCents, quantity: l.quantity })), provider.costCents),
-        currency: books[0]!.currency,
-        deliveryProviderId: provider.id,
-        deliveryProviderName: provider.name,
-        shippingAddress: input.shippingAddress,
-        ...paymentFields(input.payment),
-        paymentStatus: 'pending',
-        trackingNumber: null,
-        idempotencyKey: idempotencyKey ?? null,
-        requestHash: hash,
-      });
-      for (const line of lines) {
-        tx.create(OrderItem, { orderId, bookId: line.book.id, title: line.book.title, unitPriceCents: line.book.priceCents, quantity: line.quantity, sellerId: line.book.sellerId });
-      }
-    });
+    reserved = await catalogApi(ctx.services).reserveStock({ orderId: draft.id, buyerId: buyer.id, items: lines });
   } catch (error) {
-    if (error instanceof UniqueConstraintViolationException && idempotencyKey) return undefined;
+    if (error instanceof Problem && error.status < 500) await forget(em, draft.id);
     throw error;
   }
-
-  let reserved: ReservedItem[];
-  try {
-    reserved = await catalogApi(ctx.services).reserveStock({ orderId, items: lines.map((l) => ({ bookId: l.book.id, quantity: l.quantity })) });
-  } catch (error) {
-    // A definite "no" holds nothing: forget the order. Anything else is left to the sweeper.
-    if (error instanceof Problem && error.status < 500) await forget(em, orderId);
-    throw error;
-  }
-  await confirm(em, orderId, reserved, provider.costCents);
-  outboxRelay(ctx).nudge();
-  return orderById(em.fork(), orderId);
+  const confirmedAt = await confirm(ctx, em, draft.id, reserved, provider.costCents);
+  // Confirmed by the sweeper meanwhile (the request stalled for its whole grace period): read it back.
+  return confirmedAt ? placedView(draft, reserved, confirmedAt) : orderById(em.fork(), draft.id);
 }
 
 export async function listOrders(em: EntityManager, buyerId: number, page: number, limit: number) {
@@ -206,11 +294,10 @@ export async function readOrder(em: EntityManager, caller: Caller, id: string): 
 export async function cancelOrder(ctx: ModuleContext, em: EntityManager, caller: Caller, id: string): Promise<OrderView> {
   const order = await em.findOne(Order, { id, buyerId: caller.id, status: VISIBLE });
   if (!order) throw notFound('order');
-  const cancelled = await transition(em, id, { from: ['pending_payment', 'paid'], to: 'cancelled', detail: 'Cancelled by the buyer', next: { job: 'compensate', delayMs: 0 } });
+  const cancelled = await transition(ctx, em, id, { from: ['pending_payment', 'paid'], to: 'cancelled', detail: 'Cancelled by the buyer', next: { job: 'compensate', delayMs: 0 } });
   if (!cancelled) throw new Problem(409, 'invalid_state', `An order that is ${order.status.replace('_', ' ')} can no longer be cancelled.`);
   // Give stock and money back now; the queued job repeats it harmlessly, or does it if this fails.
   await compensate(ctx, id).catch((error: unknown) => ctx.logger.warn({ orderId: id, err: (error as Error).message }, 'compensation deferred to the job'));
-  outboxRelay(ctx).nudge();
   return orderById(em.fork(), id);
 }
 

@@ -1,25 +1,66 @@
-import { IsolationLevel, LockMode } from '@mikro-orm/core';
+import { IsolationLevel } from '@mikro-orm/core';
+import { dateFrom } from '../../kernel/database.js';
 import type { Logger } from '../../kernel/logger.js';
 import type { Database, EntityManager, ModuleContext } from '../../kernel/module.js';
-import type { JobQueues } from '../../kernel/queues.js';
-import { OutboxMessage } from './entities.js';
+import type { JobQueues, JobRequest } from '../../kernel/queues.js';
 import { QUEUE_OF, type JobName } from './queues.js';
 
-/** Records, inside the caller's transaction, that a job must run for an order (after `delayMs`). */
-export function enqueue(tx: EntityManager, job: JobName, orderId: string, delayMs = 0) {
-  tx.create(OutboxMessage, { queue: QUEUE_OF[job], job, orderId, availableAt: new Date(Date.now() + delayMs), dispatchedAt: null });
+/** A job written to the outbox in a transaction, to hand to the queue once that transaction commits. */
+export interface Outgoing {
+  id: number;
+  request: JobRequest;
 }
 
+/** The queue's job for a message; its id is the message's, so handing it over twice makes one job. */
+const jobRequest = (queue: string, job: string, orderId: string, delayMs: number): JobRequest => ({ queue, name: job, data: { orderId }, jobId: `${job}-${orderId}`, delayMs });
+
+/** Records, inside the caller's transaction, that a job must run for an order (after `delayMs`). */
+export async function enqueue(tx: EntityManager, job: JobName, orderId: string, delayMs = 0): Promise<Outgoing> {
+  const now = new Date();
+  const written = await tx.execute<{ insertId: number }>(
+    'insert into purchase_outbox (queue, job, order_id, available_at, created_at) values (?, ?, ?, ?, ?)',
+    [QUEUE_OF[job], job, orderId, new Date(now.getTime() + delayMs), now],
+    'run',
+  );
+  return { id: Number(written.insertId), request: jobRequest(QUEUE_OF[job], job, orderId, delayMs) };
+}
+
+interface OutboxRow {
+  id: number;
+  queue: string;
+  job: string;
+  order_id: string;
+  available_at: Date | string | number;
+}
+
+/** Messages one hand-over takes at most: one Redis pipeline, one UPDATE. */
+const BATCH = 200;
+/** How long a committed message waits for others to share its hand-over: one pipeline and one UPDATE for many orders. */
+const LINGER_MS = 5;
+/** Younger undispatched messages are on their way through `send`; the periodic pass leaves them be. */
+export const LEFT_BEHIND_MS = 2_000;
+
 /**
- * Moves outbox messages to the job queue. Several relays may run (one per process); on MySQL each
- * takes rows with SKIP LOCKED so they share the work. A message is marked dispatched only once the
- * queue has it, and the job id is derived from the message, so a crash in between at worst hands
- * the queue the same job twice, which it ignores.
+ * Moves outbox messages to the job queue, two ways.
+ *
+ * - `send`: the process that committed a message hands it over itself, right after the commit,
+ *   with the others it committed meanwhile: one `addBulk` and one UPDATE for the whole batch, no
+ *   locking read. This carries every message while the queue is up.
+ * - the periodic pass (`drain`): what a crash or a Redis outage left behind (older than
+ *   LEFT_BEHIND_MS). Several relays may run (one per process); on MySQL each takes rows with SKIP
+ *   LOCKED so they share the work.
+ *
+ * A message is marked dispatched only once the queue has it, and the job id is derived from the
+ * message, so a crash in between, or both ways at once, at worst hand the queue the same job twice,
+ * which it ignores.
  */
 export class OutboxRelay {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private again = false;
+  private outgoing: Outgoing[] = [];
+  private sending = false;
+  private lingering: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly db: Database,
@@ -33,14 +74,45 @@ export class OutboxRelay {
     this.timer.unref();
   }
 
-  /** Dispatch now, e.g. right after a commit, instead of at the next tick. */
+  /** Look for messages left behind now (at start) instead of at the next tick. */
   nudge() {
     void this.drain();
+  }
+
+  /** Hands committed messages to the queue now, batched with whatever else this process committed meanwhile. */
+  send(...messages: Outgoing[]) {
+    this.outgoing.push(...messages);
+    this.lingering ??= setTimeout(() => {
+      this.lingering = undefined;
+      void this.sendAll();
+    }, LINGER_MS);
+  }
+
+  private async sendAll(): Promise<void> {
+    if (this.sending) return;
+    this.sending = true;
+    try {
+      while (this.outgoing.length) {
+        const batch = this.outgoing.splice(0, BATCH);
+        await this.jobs.addBulk(batch.map((message) => message.request));
+        await markDispatched(this.db.em.fork(), batch.map((message) => message.id));
+      }
+    } catch (error) {
+      // Still undispatched in the table: the periodic pass hands them over once the queue is back.
+      this.outgoing = [];
+      this.logger.warn({ err: (error as Error).message }, 'outbox relay: queue unavailable, will retry');
+    } finally {
+      this.sending = false;
+    }
   }
 
   async stop() {
     clearInterval(this.timer);
     this.timer = undefined;
+    if (!this.lingering) return;
+    clearTimeout(this.lingering);
+    this.lingering = undefined;
+    await this.sendAll();
   }
 
   async drain(): Promise<void> {
@@ -52,7 +124,7 @@ export class OutboxRelay {
     try {
       do {
         this.again = false;
-        while ((await this.dispatchBatch()) === 100);
+        while ((await this.dispatchBatch()) === BATCH);
       } while (this.again);
     } catch (error) {
       this.logger.warn({ err: (error as Error).message }, 'outbox relay: queue unavailable, will retry');
@@ -62,29 +134,27 @@ export class OutboxRelay {
   }
 
   /**
+   * One batch of what was left behind: a locking read, one `addBulk`, one UPDATE.
    * READ COMMITTED: the locking read takes no gap locks, so orders being placed meanwhile can
-   * still insert their outbox rows instead of waiting for this batch's round trips to Redis.
+   * still insert their outbox rows instead of waiting for this batch's round trip to Redis.
    */
   private dispatchBatch(): Promise<number> {
     return this.db.em.fork().transactional(async (tx) => {
-      const messages = await tx.find(
-        OutboxMessage,
-        { dispatchedAt: null },
-        { orderBy: { id: 'asc' }, limit: 100, ...(this.skipLocked ? { lockMode: LockMode.PESSIMISTIC_PARTIAL_WRITE } : {}) },
+      const messages = await tx.execute<OutboxRow[]>(
+        `select id, queue, job, order_id, available_at from purchase_outbox where dispatched_at is null and created_at < ? order by id limit ${BATCH}${this.skipLocked ? ' for update skip locked' : ''}`,
+        [new Date(Date.now() - LEFT_BEHIND_MS)],
       );
-      for (const message of messages) {
-        await this.jobs.add({
-          queue: message.queue,
-          name: message.job,
-          data: { orderId: message.orderId },
-          jobId: `${message.job}-${message.orderId}`,
-          delayMs: message.availableAt.getTime() - Date.now(),
-        });
-        message.dispatchedAt = new Date();
-      }
+      if (messages.length === 0) return 0;
+      const now = Date.now();
+      await this.jobs.addBulk(messages.map((m) => jobRequest(m.queue, m.job, m.order_id, dateFrom(m.available_at).getTime() - now)));
+      await markDispatched(tx, messages.map((m) => Number(m.id)));
       return messages.length;
     }, this.skipLocked ? { isolationLevel: IsolationLevel.READ_COMMITTED } : {});
   }
+}
+
+async function markDispatched(em: EntityManager, ids: number[]) {
+  await em.execute(`update purchase_outbox set dispatched_at = ? where id in (${ids.map(() => '?').join(', ')}) and dispatched_at is null`, [new Date(), ...ids], 'run');
 }
 
 const relays = new WeakMap<Database, OutboxRelay>();

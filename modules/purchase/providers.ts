@@ -1,4 +1,4 @@
-import type { EntityManager } from '../../kernel/module.js';
+import type { Database, EntityManager } from '../../kernel/module.js';
 import { DeliveryProvider } from './entities.js';
 
 /**
@@ -15,4 +15,44 @@ const STARTING_PROVIDERS = [
 export async function ensureStartingProviders(em: EntityManager) {
   if ((await em.count(DeliveryProvider, {})) > 0) return;
   await em.insertMany(DeliveryProvider, STARTING_PROVIDERS.map((p) => ({ ...p })));
+}
+
+export interface ProviderView {
+  id: string;
+  name: string;
+  coverage: 'international' | 'national';
+  costCents: number;
+}
+
+/** Providers change by migration, a few times a year: a minute-old copy is current enough. */
+export const PROVIDERS_FRESH_MS = 60_000;
+
+interface Loaded {
+  at: number;
+  providers: Promise<ProviderView[]>;
+}
+
+const loaded = new WeakMap<Database, Loaded>();
+
+async function readProviders(db: Database): Promise<ProviderView[]> {
+  const rows = await db.em.fork().find(DeliveryProvider, {}, { orderBy: { costCents: 'asc', id: 'asc' } });
+  return rows.map(({ id, name, coverage, costCents }) => ({ id, name, coverage, costCents }));
+}
+
+/**
+ * The delivery providers, cheapest first, read once a minute per process rather than once per
+ * order. A failed read is not kept: the next caller reads again.
+ */
+export function deliveryProviders(db: Database, now = Date.now()): Promise<ProviderView[]> {
+  const current = loaded.get(db);
+  const age = current ? now - current.at : Infinity;
+  if (current && age >= 0 && age < PROVIDERS_FRESH_MS) return current.providers;
+  const providers = readProviders(db);
+  loaded.set(db, { at: now, providers });
+  providers.catch(() => loaded.get(db)?.providers === providers && loaded.delete(db));
+  return providers;
+}
+
+export async function deliveryProvider(db: Database, id: string): Promise<ProviderView | undefined> {
+  return (await deliveryProviders(db)).find((p) => p.id === id);
 }

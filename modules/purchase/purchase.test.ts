@@ -17,6 +17,10 @@ import {
   startIsolatedStore,
   type IsolatedStore,
 } from '../../test/harness.js';
+import { catalogApi } from '../catalog/client.js';
+import { charge as chargeOrder } from './gateway.js';
+import { outboxRelay } from './outbox.js';
+import { deliveryProvider, deliveryProviders, PROVIDERS_FRESH_MS } from './providers.js';
 import { sweepOnce } from './sweeper.js';
 
 const ready = await servicesAvailable('modules/purchase/purchase.test.ts', ['mysql', 'redis']);
@@ -409,6 +413,16 @@ describe.runIf(ready)('purchase on MariaDB, Redis and BullMQ', () => {
       expect(await stockOf(own.id)).toBe(3);
     });
 
+    it("one's own book as the second line with 400 at items.1.bookId, the first line keeping all of its stock", async () => {
+      const theirs = await createBook(seller.token, { stock: 4 });
+      const own = await createBook(refused.token, { stock: 3 });
+      const response = await order(refused.token, [{ bookId: theirs.id, quantity: 2 }, { bookId: own.id, quantity: 1 }]);
+      expectProblem(response, 400, 'validation_failed');
+      expect(errorPaths(response)).toEqual(['items.1.bookId']);
+      expect(await stockOf(theirs.id)).toBe(4);
+      expect(await stockOf(own.id)).toBe(3);
+    });
+
     it('more than the stock with 409 insufficient_stock, holding nothing', async () => {
       const scarce = await createBook(seller.token, { stock: 2 });
       expectProblem(await order(refused.token, [{ bookId: scarce.id, quantity: 3 }]), 409, 'insufficient_stock');
@@ -725,6 +739,79 @@ describe.runIf(ready)('purchase on MariaDB, Redis and BullMQ', () => {
     });
   });
 
+  describe('the catalog reservation', () => {
+    it('answers concurrent calls for one order with one reservation, taking the stock once', async () => {
+      const first = await createBook(seller.token, { priceCents: 700, stock: 6 });
+      const second = await createBook(seller.token, { priceCents: 900, stock: 6 });
+      const request = { orderId: randomUUID(), buyerId: buyer.user.id, items: [{ bookId: second.id, quantity: 2 }, { bookId: first.id, quantity: 1 }] };
+      const catalog = catalogApi(store.context.services);
+      const answers = await Promise.all(Array.from({ length: 8 }, () => catalog.reserveStock(request)));
+      const expected = [
+        { bookId: first.id, title: first.title, unitPriceCents: 700, quantity: 1, sellerId: seller.user.id },
+        { bookId: second.id, title: second.title, unitPriceCents: 900, quantity: 2, sellerId: seller.user.id },
+      ];
+      for (const answer of answers) expect(answer).toEqual({ currency: 'USD', items: expected });
+      expect([await dbStock(first.id), await dbStock(second.id)]).toEqual([5, 4]);
+      expect(await catalog.reserveStock(request)).toEqual({ currency: 'USD', items: expected });
+      expect([await dbStock(first.id), await dbStock(second.id)]).toEqual([5, 4]);
+    });
+
+    it('answers a repeated call with the reservation even when the stock it holds is now all gone', async () => {
+      const book = await createBook(seller.token, { stock: 2 });
+      const request = { orderId: randomUUID(), buyerId: buyer.user.id, items: [{ bookId: book.id, quantity: 2 }] };
+      const catalog = catalogApi(store.context.services);
+      const reserved = await catalog.reserveStock(request);
+      expect(await dbStock(book.id)).toBe(0);
+      expect(await catalog.reserveStock(request)).toEqual(reserved);
+      expect(await dbStock(book.id)).toBe(0);
+    });
+
+    it('refuses the buyer’s own book, an unknown book and too few copies, in the order of the lines', async () => {
+      const theirs = await createBook(seller.token, { stock: 1 });
+      const catalog = catalogApi(store.context.services);
+      const refusal = (items: { bookId: number; quantity: number }[]) => catalog.reserveStock({ orderId: randomUUID(), buyerId: seller.user.id, items }).catch((error: unknown) => error);
+      expect(await refusal([{ bookId: 2_000_000_000, quantity: 1 }, { bookId: theirs.id, quantity: 1 }])).toMatchObject({ status: 404, code: 'not_found' });
+      expect(await refusal([{ bookId: theirs.id, quantity: 5 }, { bookId: 2_000_000_000, quantity: 1 }])).toMatchObject({ status: 400, errors: [{ path: 'items.0.bookId' }] });
+      const other = catalogApi(store.context.services).reserveStock({ orderId: randomUUID(), buyerId: buyer.user.id, items: [{ bookId: theirs.id, quantity: 5 }] });
+      await expect(other).rejects.toMatchObject({ status: 409, code: 'insufficient_stock' });
+      expect(await dbStock(theirs.id)).toBe(1);
+    });
+  });
+
+  describe('the simulated gateway', () => {
+    it('captures an ordinary card once, however many attempts charge it at the same time', async () => {
+      const orderId = randomUUID();
+      const input = { orderId, token: `sim_card_ok_${randomBytes(12).toString('hex')}`, amountCents: 1234, latencyMs: 0 };
+      const outcomes = await Promise.all(Array.from({ length: 6 }, () => chargeOrder(store.context.db.em.fork(), input)));
+      expect(outcomes).toEqual(Array(6).fill('captured'));
+      expect(await charge(orderId)).toEqual({ status: 'captured', captures: 1, attempts: 1 });
+    });
+
+    it('declines a declined card every time, capturing nothing', async () => {
+      const orderId = randomUUID();
+      const input = { orderId, token: `sim_card_decline_${randomBytes(12).toString('hex')}`, amountCents: 1234, latencyMs: 0 };
+      expect(await chargeOrder(store.context.db.em.fork(), input)).toBe('declined');
+      expect(await chargeOrder(store.context.db.em.fork(), input)).toBe('declined');
+      expect(await charge(orderId)).toMatchObject({ status: 'declined', captures: 0 });
+    });
+  });
+
+  describe('delivery providers', () => {
+    it('are read once a minute, not once per order', async () => {
+      const now = Date.now() + 10 * PROVIDERS_FRESH_MS;
+      expect(await deliveryProvider(store.context.db, 'courier-test')).toBeUndefined();
+      await deliveryProviders(store.context.db, now);
+      await db.query(`insert into purchase_delivery_providers (id, name, coverage, cost_cents) values ('courier-test', 'Courier', 'national', 100)`);
+      try {
+        expect((await deliveryProviders(store.context.db, now + 1000)).map((p) => p.id)).not.toContain('courier-test');
+        expect((await deliveryProviders(store.context.db, now + PROVIDERS_FRESH_MS)).map((p) => p.id)).toContain('courier-test');
+      } finally {
+        await db.query(`delete from purchase_delivery_providers where id = 'courier-test'`);
+        await deliveryProviders(store.context.db, now + 3 * PROVIDERS_FRESH_MS);
+      }
+    });
+  });
+
   describe('the sweeper', () => {
     /** An order as a request that died between writing it and reserving its stock would leave it. */
     async function reservingOrder(buyerId: number, book: Book, quantity: number): Promise<string> {
@@ -777,6 +864,39 @@ describe.runIf(ready)('purchase on MariaDB, Redis and BullMQ', () => {
       const itemsSum = swept.items.reduce((sum, item) => sum + item.unitPriceCents * item.quantity, 0);
       expect(swept.subtotalCents).toBe(itemsSum);
       expect(swept.totalCents).toBe(swept.subtotalCents + swept.deliveryCostCents);
+    });
+
+    it('hands over a payment a crash left in the outbox, and leaves young messages to the process that wrote them', async () => {
+      const book = await createBook(seller.token, { stock: 2 });
+      const id = await reservingOrder(buyer.user.id, book, 1);
+      await db.query(`update purchase_orders set status = 'pending_payment' where id = ?`, [id]);
+      await db.query(`insert into purchase_order_events (order_id, status, detail, at) values (?, 'pending_payment', 'Order placed; stock reserved', utc_timestamp(3))`, [id]);
+      const outbox = `insert into purchase_outbox (queue, job, order_id, available_at, created_at) values ('payments', 'pay', ?, utc_timestamp(3), utc_timestamp(3) - interval ? second)`;
+      await db.query(outbox, [id, 60]);
+      await db.query(outbox, [id, 0]);
+      await outboxRelay(store.context).drain();
+      const rows = (await db.query('select dispatched_at from purchase_outbox where order_id = ? order by id', [id])) as { dispatched_at: Date | null }[];
+      expect(rows.map((row) => row.dispatched_at !== null)).toEqual([true, false]);
+      const delivered = await waitForStatus(buyer.token, id, 'delivered');
+      expect(delivered.events.map((e) => e.status)).toEqual(['pending_payment', 'paid', 'shipped', 'delivered']);
+    });
+
+    it('completes an order interrupted before the catalog priced its lines, with the catalog’s prices', async () => {
+      const book = await createBook(seller.token, { priceCents: 1300, stock: 4 });
+      const id = await reservingOrder(buyer.user.id, { ...book, title: '', priceCents: 0, sellerId: 0 }, 2);
+      await sweepOnce(store.context);
+      const swept = await readOrder(buyer.token, id);
+      expect(swept).toMatchObject({ items: [{ bookId: book.id, title: book.title, unitPriceCents: 1300, quantity: 2, sellerId: seller.user.id }], subtotalCents: 2600, totalCents: 2600 + ENVIA_COST });
+      expect(await dbStock(book.id)).toBe(2);
+    });
+
+    it('cancels an order interrupted before pricing whose stock is gone, showing what it was for', async () => {
+      const book = await createBook(seller.token, { priceCents: 1500, stock: 1 });
+      const id = await reservingOrder(buyer.user.id, { ...book, title: '', priceCents: 0, sellerId: 0 }, 3);
+      await sweepOnce(store.context);
+      const swept = await readOrder(buyer.token, id);
+      expect(swept).toMatchObject({ status: 'cancelled', items: [{ bookId: book.id, title: book.title, unitPriceCents: 1500, quantity: 3, sellerId: seller.user.id }], subtotalCents: 4500, totalCents: 4500 + ENVIA_COST, currency: 'USD' });
+      expect(await dbStock(book.id)).toBe(1);
     });
 
     it('cancels an interrupted order whose stock is gone, holding nothing', async () => {

@@ -11,8 +11,8 @@ import type { ModuleContext } from '../../kernel/module.js';
 import { jsonContent, pageOf, problemContent, signedInSecurity } from '../../kernel/openapi.js';
 import { Problem } from '../../kernel/problem.js';
 import { pageQuery, valid } from '../../kernel/validation.js';
-import { DeliveryProvider } from './entities.js';
 import * as orders from './orders.js';
+import { deliveryProviders } from './providers.js';
 import { DELIVERIES, PAYMENTS } from './queues.js';
 import { DeliveryProviderSchema, OrderRequest, OrderSchema, SaleSchema } from './schemas.js';
 
@@ -57,10 +57,7 @@ export function purchaseRoutes(ctx: ModuleContext): Hono<AppEnv> {
   app.get(
     '/delivery-providers',
     describeRoute({ tags: ['purchase'], summary: 'Delivery providers with their coverage and cost', responses: { 200: jsonContent(v.object({ items: v.array(DeliveryProviderSchema) }), 'All providers') } }),
-    async (c) => {
-      const providers = await c.var.em.find(DeliveryProvider, {}, { orderBy: { costCents: 'asc', id: 'asc' } });
-      return c.json({ items: providers.map(({ id, name, coverage, costCents }) => ({ id, name, coverage, costCents })) });
-    },
+    async (c) => c.json({ items: await deliveryProviders(ctx.db) }),
   );
 
   app.post(

@@ -1,10 +1,9 @@
 import type { ModuleContext, Stopper } from '../../kernel/module.js';
 import { Problem } from '../../kernel/problem.js';
 import { catalogApi } from '../catalog/client.js';
-import { Order, OrderEvent, OrderItem } from './entities.js';
-import { compensate } from './lifecycle.js';
-import { confirm } from './orders.js';
-import { outboxRelay } from './outbox.js';
+import { Order, OrderItem } from './entities.js';
+import { compensate, recordEvent } from './lifecycle.js';
+import { confirm, describeItems } from './orders.js';
 import { QUEUE_OF, type JobName } from './queues.js';
 
 /** How long an order may sit in `reserving` before we assume its request died with its process. */
@@ -27,25 +26,44 @@ async function finishReserving(ctx: ModuleContext, now: number) {
   const em = ctx.db.em.fork();
   const stale = await em.find(Order, { status: 'reserving', createdAt: { $lt: new Date(now - RESERVING_GRACE_MS) } }, { limit: 50 });
   for (const order of stale) {
-    const items = await em.find(OrderItem, { orderId: order.id });
+    const items = await em.find(OrderItem, { orderId: order.id }, { orderBy: { bookId: 'asc' } });
+    const lines = items.map((i) => ({ bookId: i.bookId, quantity: i.quantity }));
     try {
-      const reserved = await catalogApi(ctx.services).reserveStock({ orderId: order.id, items: items.map((i) => ({ bookId: i.bookId, quantity: i.quantity })) });
-      await confirm(em.fork(), order.id, reserved, order.deliveryCostCents, 'Order placed; stock reserved (completed after an interruption)');
+      const reserved = await catalogApi(ctx.services).reserveStock({ orderId: order.id, buyerId: order.buyerId, items: lines });
+      await confirm(ctx, em.fork(), order.id, reserved, order.deliveryCostCents, 'Order placed; stock reserved (completed after an interruption)');
       ctx.logger.info({ orderId: order.id }, 'sweeper completed an interrupted order');
     } catch (error) {
       if (!(error instanceof Problem) || error.status >= 500) {
         ctx.logger.warn({ orderId: order.id, err: (error as Error).message }, 'sweeper could not reach the catalog; will retry');
         continue;
       }
-      await em.fork().transactional(async (tx) => {
-        const moved = await tx.nativeUpdate(Order, { id: order.id, status: 'reserving' }, { status: 'cancelled', paymentStatus: 'voided', updatedAt: new Date() });
-        if (moved) tx.create(OrderEvent, { orderId: order.id, status: 'cancelled', detail: `Could not be placed: ${error.detail}`, at: new Date() });
-      });
+      await cancelUnplaced(ctx, order, items, error.detail);
       await compensate(ctx, order.id);
       ctx.logger.info({ orderId: order.id }, 'sweeper cancelled an interrupted order');
     }
   }
-  if (stale.length) outboxRelay(ctx).nudge();
+}
+
+/**
+ * Cancels an order that could not be placed. Its lines were written before the catalog priced
+ * them (titles empty, prices 0): they get what the catalog lists now, where it still lists the book,
+ * so the buyer sees what the cancelled order was for.
+ */
+async function cancelUnplaced(ctx: ModuleContext, order: Order, items: OrderItem[], why: string) {
+  const unpriced = items.filter((item) => item.title === '');
+  const listed = unpriced.length ? await catalogApi(ctx.services).booksByIds({ ids: unpriced.map((i) => i.bookId) }) : [];
+  const priced = listed.map((book) => ({ bookId: book.id, title: book.title, unitPriceCents: book.priceCents, quantity: items.find((i) => i.bookId === book.id)!.quantity, sellerId: book.sellerId }));
+  await ctx.db.em.fork().transactional(async (tx) => {
+    const now = new Date();
+    const moved = await tx.nativeUpdate(Order, { id: order.id, status: 'reserving' }, { status: 'cancelled', paymentStatus: 'voided', updatedAt: now });
+    if (!moved) return;
+    await recordEvent(tx, order.id, 'cancelled', `Could not be placed: ${why}`, now);
+    if (priced.length === 0) return;
+    await describeItems(tx, order.id, priced);
+    const others = items.filter((item) => item.title !== '').map((i) => ({ unitPriceCents: i.unitPriceCents, quantity: i.quantity }));
+    const subtotalCents = [...priced, ...others].reduce((sum, line) => sum + line.unitPriceCents * line.quantity, 0);
+    await tx.nativeUpdate(Order, { id: order.id }, { subtotalCents, totalCents: subtotalCents + order.deliveryCostCents, currency: listed[0]!.currency });
+  });
 }
 
 async function redispatchStuck(ctx: ModuleContext, now: number) {
