@@ -15,6 +15,7 @@ import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { Database, EntityManager } from './module.js';
 import { Problem, problemResponse } from './problem.js';
+import type { SessionCache } from './session-cache.js';
 import { requireJsonBody } from './validation.js';
 
 export type AppEnv = {
@@ -67,6 +68,7 @@ export interface AppParts {
   redis: Redis | undefined;
   modules: MountedModule[];
   sessionResolver: () => SessionResolver;
+  sessionCache: SessionCache | undefined;
 }
 
 /** The label for metrics and logs: the matched route pattern, never the raw path (ids would explode it). */
@@ -153,7 +155,7 @@ export function createApp(parts: AppParts): Hono<AppEnv> {
     await next();
   });
   app.use('/api/*', requireJsonBody);
-  app.use('/api/*', authContext(parts.sessionResolver, config));
+  app.use('/api/*', authContext(parts.sessionResolver, config, parts.sessionCache));
 
   for (const module of parts.modules) {
     if (module.routes) app.route(`/api/${module.name}`, module.routes);

@@ -5,6 +5,7 @@ import type { Config } from './config.js';
 import { forbidden, unauthorized } from './problem.js';
 import { storeOrigin } from './request.js';
 import type { AppEnv } from './app.js';
+import type { SessionCache } from './session-cache.js';
 
 export const SESSION_COOKIE = 'bookstore_session';
 
@@ -64,11 +65,12 @@ export function clearSessionCookie(c: Context, config: Config) {
 }
 
 /**
- * Resolves the caller of every request that carries a token, by asking the auth module (no cache:
- * a logout anywhere takes effect on the next request everywhere). A cookie-authenticated unsafe
- * request must come from the store's own origin, which stops cross-site request forgery.
+ * Resolves the caller of every request that carries a token, by asking the auth module, or the
+ * session cache for a session resolved moments ago (a logout anywhere still takes effect on the
+ * next request everywhere, see SessionCache). A cookie-authenticated unsafe request must come from
+ * the store's own origin, which stops cross-site request forgery.
  */
-export function authContext(resolver: () => SessionResolver, config: Config): MiddlewareHandler<AppEnv> {
+export function authContext(resolver: () => SessionResolver, config: Config, cache: SessionCache | undefined): MiddlewareHandler<AppEnv> {
   return createMiddleware<AppEnv>(async (c, next) => {
     const given = credentials(c);
     if (!given) return next();
@@ -79,7 +81,7 @@ export function authContext(resolver: () => SessionResolver, config: Config): Mi
         throw forbidden('A cookie-authenticated change must come from the store’s own origin.');
       }
     }
-    const session = await resolver().resolveSession({ token: given.token });
+    const session = cache?.get(given.token) ?? (await resolveAndRemember(resolver(), cache, given.token));
     if (session) {
       c.set('session', session);
       c.set('caller', session.user);
@@ -88,6 +90,12 @@ export function authContext(resolver: () => SessionResolver, config: Config): Mi
     }
     return next();
   });
+}
+
+async function resolveAndRemember(resolver: SessionResolver, cache: SessionCache | undefined, token: string): Promise<ResolvedSession | null> {
+  const session = await resolver.resolveSession({ token });
+  if (session) cache?.remember(token, session);
+  return session;
 }
 
 /** Route guard: the request must be signed in. */

@@ -10,6 +10,7 @@ import type { RateLimiter } from './rate-limit.js';
 import type { AppEnv } from './app.js';
 import type { Metrics } from './metrics.js';
 import type { JobQueues } from './queues.js';
+import type { SessionCache } from './session-cache.js';
 
 export type Database = MikroORM<AbstractSqlDriver>;
 export type { EntityManager };
@@ -28,6 +29,8 @@ export interface ModuleContext {
   /** Background jobs: BullMQ with Redis, in-process without. */
   jobs: JobQueues;
   metrics: Metrics;
+  /** Sessions resolved moments ago (kernel/session-cache.ts); the auth module reports logouts to it. Unset where it could not hear of them. */
+  sessions: SessionCache | undefined;
 }
 
 /**

@@ -13,6 +13,8 @@ import type { BookstoreModule, ModuleContext, Stopper } from './module.js';
 import { BullQueues, InProcessQueues, type JobQueues } from './queues.js';
 import { MemoryRateLimiter, RedisRateLimiter } from './rate-limit.js';
 import { createRedis, whenReady } from './redis.js';
+import { Broadcast } from './broadcast.js';
+import { SessionCache } from './session-cache.js';
 
 export interface RunningStore {
   url: string;
@@ -30,6 +32,7 @@ export async function startStore(config: Config, modules: BookstoreModule[], log
   const db = await openDatabase(config, running, logger);
   let redis: Redis | undefined;
   let jobs: JobQueues | undefined;
+  let sessions: SessionCache | undefined;
   try {
     if (config.migrate) await prepareSchema(db, config, running, logger);
     redis = config.redisUrl ? createRedis(config.redisUrl, 'request', logger, config.redisKeyPrefix) : undefined;
@@ -41,6 +44,8 @@ export async function startStore(config: Config, modules: BookstoreModule[], log
       ? new BullQueues(config.redisUrl, `${config.redisKeyPrefix}bull`, logger, config.jobLockMs, config.shutdownTimeoutMs)
       : new InProcessQueues(logger);
     jobs = queues;
+    sessions = sessionCacheFor(config, redis, logger);
+    sessions?.listen();
     const context: ModuleContext = {
       config,
       logger,
@@ -50,6 +55,7 @@ export async function startStore(config: Config, modules: BookstoreModule[], log
       services,
       jobs: queues,
       metrics,
+      sessions,
     };
 
     const mounted: MountedModule[] = running.map((module) => {
@@ -76,6 +82,7 @@ export async function startStore(config: Config, modules: BookstoreModule[], log
       redis,
       modules: mounted,
       // A worker-only process has no auth module to ask: every caller there is anonymous.
+      sessionCache: sessions,
       sessionResolver: () => (services.reachable('auth') ? services.api<SessionResolver>('auth', ['resolveSession']) : { resolveSession: async () => null }),
     });
     const server = await listen(app.fetch, config.port);
@@ -90,16 +97,29 @@ export async function startStore(config: Config, modules: BookstoreModule[], log
         await closeServer(server, config.shutdownTimeoutMs, logger);
         for (const stop of stoppers.reverse()) await stop();
         await queues.close();
+        sessions?.stop();
         await redis?.quit().catch(() => redis?.disconnect());
         await db.close(true);
       },
     };
   } catch (error) {
     await jobs?.close();
+    sessions?.stop();
     redis?.disconnect();
     await db.close(true);
     throw error;
   }
+}
+
+/**
+ * Where a logout can reach it: every process that authenticates, when Redis carries logouts between
+ * processes; without Redis only the process that runs auth itself (where every logout happens).
+ */
+function sessionCacheFor(config: Config, redis: Redis | undefined, logger: Logger): SessionCache | undefined {
+  const authenticates = config.modules.includes('auth') || config.serviceUrls.auth !== undefined;
+  if (!authenticates) return undefined;
+  if (config.redisUrl) return new SessionCache(new Broadcast(config.redisUrl, redis, `${config.redisKeyPrefix}auth:session-ended`, logger));
+  return config.modules.includes('auth') ? new SessionCache(undefined) : undefined;
 }
 
 function listen(fetch: (request: Request) => Response | Promise<Response>, port: number): Promise<Server> {

@@ -67,7 +67,10 @@ export function authRoutes(ctx: ModuleContext): Hono<AppEnv> {
     }),
     signedIn,
     async (c) => {
-      await auth.logout(c.var.em, c.var.session!.sessionId);
+      const { sessionId } = c.var.session!;
+      await auth.logout(c.var.em, sessionId);
+      // Before answering: no process may recognise the token once the client hears it is gone.
+      await ctx.sessions?.ended(sessionId);
       clearSessionCookie(c, config);
       return c.body(null, 204);
     },

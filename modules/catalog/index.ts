@@ -1,5 +1,5 @@
 import type { BookstoreModule, ModuleContext } from '../../kernel/module.js';
-import { createRedis } from '../../kernel/redis.js';
+import { Broadcast } from '../../kernel/broadcast.js';
 import { CATALOG_OPERATIONS, type CatalogApi } from './client.js';
 import { Book, BookWord, Reservation } from './entities.js';
 import { migrations } from './migrations/index.js';
@@ -15,7 +15,8 @@ const changesByStore = new WeakMap<ModuleContext, CatalogChanges>();
 function catalogChanges(ctx: ModuleContext): CatalogChanges {
   let changes = changesByStore.get(ctx);
   if (!changes) {
-    changes = new CatalogChanges(new CatalogReadCache(ctx.config.catalogCacheBytes), ctx.redis, `${ctx.config.redisKeyPrefix}catalog:changed`, ctx.logger);
+    const broadcast = new Broadcast(ctx.config.redisUrl, ctx.redis, `${ctx.config.redisKeyPrefix}catalog:changed`, ctx.logger);
+    changes = new CatalogChanges(new CatalogReadCache(ctx.config.catalogCacheBytes), broadcast);
     changesByStore.set(ctx, changes);
   }
   return changes;
@@ -48,7 +49,7 @@ export const catalogModule: BookstoreModule = {
   },
   async start(ctx) {
     const changes = catalogChanges(ctx);
-    if (ctx.config.redisUrl) changes.listen(createRedis(ctx.config.redisUrl, 'worker', ctx.logger));
+    changes.listen();
     if (ctx.config.seedDemo) {
       await seedDemoCatalog(ctx);
       await changes.announce('listing');

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
-import type { Logger } from '../../kernel/logger.js';
+import type { Broadcast } from '../../kernel/broadcast.js';
 
 /** A JSON answer ready to send, with its validator, so a hit costs no serialising and no hashing. */
 export interface CachedAnswer {
@@ -134,41 +133,28 @@ function toAnswer(value: object): CachedAnswer {
 const isChange = (text: string): text is CatalogChange => text === 'listing' || text === 'stock';
 
 /**
- * Shares catalog changes between catalog processes over Redis pub/sub, so that a listing changed
+ * Shares catalog changes between catalog processes (kernel/broadcast.ts), so that a listing changed
  * through one replica is not served stale by another. Without Redis there is only this process
  * (or staleness up to MAX_AGE_MS between processes, see docs/deploy.md).
  */
 export class CatalogChanges {
-  private subscriber: Redis | undefined;
-
   constructor(
     readonly cache: CatalogReadCache,
-    private readonly publisher: Redis | undefined,
-    private readonly channel: string,
-    private readonly logger: Logger,
+    private readonly broadcast: Broadcast,
   ) {}
 
-  /** Listens for other processes' changes on a connection of its own (a subscribed connection can do nothing else). */
-  listen(subscriber: Redis) {
-    this.subscriber = subscriber;
-    // While disconnected, announcements are lost: forget everything on every (re)connection.
-    subscriber.on('ready', () => this.cache.forget('listing'));
-    subscriber.on('message', (_channel: string, change: string) => this.cache.forget(isChange(change) ? change : 'listing'));
-    // Not awaited: with Redis down the store still starts, and the subscription waits for Redis.
-    subscriber.subscribe(this.channel).catch((error: Error) => {
-      if (this.subscriber) this.logger.warn({ err: error.message }, 'catalog cache: not listening for changes');
-    });
+  listen() {
+    // While cut off from Redis, changes were missed: forget everything on every (re)connection.
+    this.broadcast.listen((change) => this.cache.forget(isChange(change) ? change : 'listing'), () => this.cache.forget('listing'));
   }
 
   /** After a committed write: forget here at once, then tell the other processes. */
   async announce(change: CatalogChange) {
     this.cache.forget(change);
-    await this.publisher?.publish(this.channel, change).catch((error: Error) => this.logger.warn({ err: error.message }, 'catalog cache: change not announced'));
+    await this.broadcast.publish(change);
   }
 
   stop() {
-    const subscriber = this.subscriber;
-    this.subscriber = undefined;
-    subscriber?.disconnect();
+    this.broadcast.stop();
   }
 }
