@@ -105,6 +105,11 @@ export async function databaseAnswers(db: Database): Promise<boolean> {
   }
 }
 
+/** `?, ?, ?` for an `in (…)` list of `count` values, in hand-written SQL. */
+export function placeholders(count: number): string {
+  return Array.from({ length: count }, () => '?').join(', ');
+}
+
 /** A datetime column read as a plain row: MySQL hands back a Date, SQLite a number or text. */
 export function dateFrom(value: Date | string | number): Date {
   return value instanceof Date ? value : new Date(value);

@@ -1,4 +1,5 @@
 import { DeadlockException, UniqueConstraintViolationException, raw } from '@mikro-orm/core';
+import { placeholders } from '../../kernel/database.js';
 import type { EntityManager } from '../../kernel/module.js';
 import { Problem, notFound } from '../../kernel/problem.js';
 import { Book, Reservation } from './entities.js';
@@ -40,8 +41,6 @@ function combine(items: Line[]): Line[] {
   return [...byBook].map(([bookId, quantity]) => ({ bookId, quantity })).sort((a, b) => a.bookId - b.bookId);
 }
 
-const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
-
 /** Reserved in this call or an earlier one for the same order; refused once the order's stock went back. */
 async function existing(em: EntityManager, orderId: string): Promise<ReservedItem[] | undefined> {
   const held = await em.fork().find(Reservation, { orderId }, { orderBy: { bookId: 'asc' } });
@@ -61,7 +60,7 @@ async function takeStock(tx: EntityManager, lines: Line[], buyerId: number | und
   const notOwn = buyerId === undefined ? '' : 'and seller_id <> ?';
   const taken = await tx.execute<{ affectedRows: number }>(
     `update catalog_books set stock = stock - case id ${cases} end
-      where id in (${marks(lines.length)}) and deleted_at is null ${notOwn} and (${enough})`,
+      where id in (${placeholders(lines.length)}) and deleted_at is null ${notOwn} and (${enough})`,
     [...pairs, ...lines.map((l) => l.bookId), ...(buyerId === undefined ? [] : [buyerId]), ...pairs],
     'run',
   );
@@ -77,7 +76,7 @@ interface BookRow {
 
 /** Prices and sellers as of this reservation, kept with it so a second call answers the same. */
 async function holdFor(tx: EntityManager, orderId: string, lines: Line[]): Promise<ReservedItem[]> {
-  const books = await tx.execute<BookRow[]>(`select id, title, price_cents, seller_id from catalog_books where id in (${marks(lines.length)})`, lines.map((l) => l.bookId));
+  const books = await tx.execute<BookRow[]>(`select id, title, price_cents, seller_id from catalog_books where id in (${placeholders(lines.length)})`, lines.map((l) => l.bookId));
   const reserved = lines.map((line) => {
     const book = books.find((b) => Number(b.id) === line.bookId)!;
     return { bookId: line.bookId, title: book.title, unitPriceCents: Number(book.price_cents), quantity: line.quantity, sellerId: Number(book.seller_id) };

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { placeholders } from '../../kernel/database.js';
 import type { EntityManager, ModuleContext } from '../../kernel/module.js';
 import { PermanentJobError, type JobContext } from '../../kernel/queues.js';
 import { catalogApi } from '../catalog/client.js';
@@ -55,7 +56,7 @@ export async function transition(ctx: ModuleContext, em: EntityManager, orderId:
   const moved = await em.transactional(async (tx) => {
     const now = new Date();
     const updated = await tx.execute<{ affectedRows: number }>(
-      `update purchase_orders set ${set.sql}, updated_at = ? where id = ? and status in (${step.from.map(() => '?').join(', ')})`,
+      `update purchase_orders set ${set.sql}, updated_at = ? where id = ? and status in (${placeholders(step.from.length)})`,
       [...set.params, now, orderId, ...step.from],
       'run',
     );

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { Caller } from '../../kernel/auth-context.js';
-import { dateFrom } from '../../kernel/database.js';
+import { dateFrom, placeholders } from '../../kernel/database.js';
 import type { EntityManager, ModuleContext } from '../../kernel/module.js';
 import { Problem, notFound } from '../../kernel/problem.js';
 import { catalogApi, type ReservedItem, type ReservedStock } from '../catalog/client.js';
@@ -111,14 +111,12 @@ function totals(lines: { unitPriceCents: number; quantity: number }[], deliveryC
   return { subtotalCents, deliveryCostCents, totalCents: subtotalCents + deliveryCostCents };
 }
 
-const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
-
 /** The order's lines as the catalog reserved them: one statement, a CASE per column. */
 export async function describeItems(tx: EntityManager, orderId: string, items: ReservedItem[]): Promise<void> {
   const cases = (pick: (item: ReservedItem) => string | number) => ({ sql: `case book_id ${items.map(() => 'when ? then ?').join(' ')} end`, params: items.flatMap((i) => [i.bookId, pick(i)]) });
   const [title, price, seller] = [cases((i) => i.title), cases((i) => i.unitPriceCents), cases((i) => i.sellerId)];
   await tx.execute(
-    `update purchase_order_items set title = ${title.sql}, unit_price_cents = ${price.sql}, seller_id = ${seller.sql} where order_id = ? and book_id in (${marks(items.length)})`,
+    `update purchase_order_items set title = ${title.sql}, unit_price_cents = ${price.sql}, seller_id = ${seller.sql} where order_id = ? and book_id in (${placeholders(items.length)})`,
     [...title.params, ...price.params, ...seller.params, orderId, ...items.map((i) => i.bookId)],
     'run',
   );

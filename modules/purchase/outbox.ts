@@ -1,5 +1,5 @@
 import { IsolationLevel } from '@mikro-orm/core';
-import { dateFrom } from '../../kernel/database.js';
+import { dateFrom, placeholders } from '../../kernel/database.js';
 import type { Logger } from '../../kernel/logger.js';
 import type { Database, EntityManager, ModuleContext } from '../../kernel/module.js';
 import type { JobQueues, JobRequest } from '../../kernel/queues.js';
@@ -154,7 +154,7 @@ export class OutboxRelay {
 }
 
 async function markDispatched(em: EntityManager, ids: number[]) {
-  await em.execute(`update purchase_outbox set dispatched_at = ? where id in (${ids.map(() => '?').join(', ')}) and dispatched_at is null`, [new Date(), ...ids], 'run');
+  await em.execute(`update purchase_outbox set dispatched_at = ? where id in (${placeholders(ids.length)}) and dispatched_at is null`, [new Date(), ...ids], 'run');
 }
 
 const relays = new WeakMap<Database, OutboxRelay>();
