@@ -34,6 +34,9 @@ import type { OrderRequest, OrderView, PaymentInput } from './schemas.js';
 
 const VISIBLE = { $ne: 'reserving' } as const;
 
+/** The event a placed order starts with; the 201 answer shows it without reading it back, so both use this. */
+const PLACED_DETAIL = 'Order placed; stock reserved';
+
 export function orderView(order: Order, items: OrderItem[], events: OrderEvent[]): OrderView {
   return {
     id: order.id,
@@ -134,7 +137,7 @@ export async function confirm(
   orderId: string,
   reserved: ReservedStock,
   deliveryCostCents: number,
-  detail = 'Order placed; stock reserved',
+  detail = PLACED_DETAIL,
 ): Promise<Date | undefined> {
   const sum = totals(reserved.items, deliveryCostCents);
   const confirmed = await em.transactional(async (tx) => {
@@ -246,7 +249,7 @@ async function writeDraft(em: EntityManager, draft: Draft, lines: Line[]): Promi
 /** The 201 answer from what this request wrote, with no read back. */
 function placedView(draft: Draft, reserved: ReservedStock, confirmedAt: Date): OrderView {
   const order: Order = { ...draft, status: 'pending_payment', ...totals(reserved.items, draft.deliveryCostCents), currency: reserved.currency, trackingNumber: null, updatedAt: confirmedAt };
-  const event = { orderId: draft.id, id: 0, status: 'pending_payment', detail: 'Order placed; stock reserved', at: confirmedAt };
+  const event = { orderId: draft.id, id: 0, status: 'pending_payment', detail: PLACED_DETAIL, at: confirmedAt };
   return orderView(order, reserved.items.map((item) => ({ ...item, orderId: draft.id })), [event]);
 }
 
