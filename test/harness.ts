@@ -3,11 +3,14 @@
  * and the real store listening on a free port.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type AddressInfo } from 'node:net';
 import { createConnection } from 'mysql2/promise';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect } from 'vitest';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../kernel/config.js';
 import { createLogger } from '../kernel/logger.js';
@@ -264,4 +267,79 @@ export async function startIsolatedStore(env: Record<string, string> = {}): Prom
       await drop();
     },
   };
+}
+
+/** The two backends every behaviour must agree on: the embedded default and the production one. */
+export const BACKENDS = ['sqlite', 'mariadb+redis'] as const;
+export type Backend = (typeof BACKENDS)[number];
+
+export interface BackendStore {
+  backend: Backend;
+  store: RunningStore;
+  request: ApiRequest;
+  /** Runs SQL on the store's own database (SQLite file or MariaDB database), for checks the API cannot show. */
+  sql<Row = Record<string, unknown>>(query: string, params?: unknown[]): Promise<Row[]>;
+  close(): Promise<void>;
+}
+
+/**
+ * The real store on one backend: a fresh SQLite file with in-process limits and jobs, or a MariaDB
+ * database and Redis prefix of its own. Outside CI, `mariadb+redis` answers undefined (the file
+ * says SKIPPED) when those services are not reachable.
+ */
+export async function startStoreOn(backend: Backend, env: Record<string, string> = {}): Promise<BackendStore> {
+  if (backend === 'mariadb+redis') {
+    const isolated = await startIsolatedStore(env);
+    return { backend, store: isolated.store, request: isolated.request, sql: sqlOf(isolated.store), close: () => isolated.close() };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'bookstore-sqlite-'));
+  let store: RunningStore;
+  try {
+    store = await startTestStore({ DATABASE_URL: `sqlite:${join(dir, 'bookstore.db')}`, ...env });
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+  return {
+    backend,
+    store,
+    request: apiClient(store.url),
+    sql: sqlOf(store),
+    async close() {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function sqlOf(store: RunningStore): BackendStore['sql'] {
+  return (query, params = []) => store.context.db.em.getConnection().execute(query, params) as never;
+}
+
+/**
+ * Runs `body` once per backend, each in its own describe with its own store (started before the
+ * first test, closed after the last). The MariaDB + Redis half skips (or fails under CI=true) when
+ * those services are not reachable.
+ */
+export function describeOnEachBackend(title: string, body: (store: () => BackendStore) => void, env: Record<string, string> = {}) {
+  for (const backend of BACKENDS) {
+    describe(`${title} (${backend})`, () => {
+      let running: BackendStore | undefined;
+      let available = true;
+      beforeAll(async () => {
+        if (backend === 'mariadb+redis') available = await servicesAvailable(title, ['mysql', 'redis']);
+        if (available) running = await startStoreOn(backend, env);
+      });
+      afterAll(async () => {
+        await running?.close();
+      });
+      beforeEach((test) => {
+        if (!available) test.skip();
+      });
+      body(() => {
+        if (!running) throw new Error(`the ${backend} store did not start`);
+        return running;
+      });
+    });
+  }
 }
