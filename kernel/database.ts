@@ -37,9 +37,10 @@ async function driverOptions(database: Config['database']): Promise<Options<Abst
       driverOptions: { connection: { timezone: 'Z', connectTimeout: 5000, ...(ssl ? { ssl } : {}) } },
     };
   }
-  const { BetterSqliteDriver } = await import('@mikro-orm/better-sqlite');
+  // Binds values as parameters: MikroORM's own driver writes them into the SQL text (see sqlite-driver.ts).
+  const { BoundSqliteDriver } = await import('./sqlite-driver.js');
   if (database.file !== ':memory:') mkdirSync(dirname(database.file), { recursive: true });
-  return { driver: BetterSqliteDriver, dbName: database.file };
+  return { driver: BoundSqliteDriver, dbName: database.file };
 }
 
 /** Opens the database with the entities of the modules this process runs, and no others. */
