@@ -37,9 +37,11 @@ export const Order = defineEntity({
     id: p.string().length(36).primary(),
     buyerId: p.integer(),
     status: p.enum([...ORDER_STATUSES]),
-    subtotalCents: p.integer(),
+    // Sums of prices × quantities (up to 20 × 100 × the largest price) pass 2^31: 64-bit on every
+    // backend, read back as JS numbers (exact far beyond any order's total).
+    subtotalCents: p.bigint('number'),
     deliveryCostCents: p.integer(),
-    totalCents: p.integer(),
+    totalCents: p.bigint('number'),
     currency: p.string().length(3),
     deliveryProviderId: p.string().length(32),
     deliveryProviderName: p.string().length(100),
@@ -53,6 +55,8 @@ export const Order = defineEntity({
     trackingNumber: p.string().length(40).nullable(),
     idempotencyKey: p.string().length(255).nullable(),
     requestHash: p.string().length(64).nullable(),
+    /** How many times the sweeper tried to finish this order while it sat in `reserving`; it gives up after MAX_SWEEP_ATTEMPTS. */
+    sweepAttempts: p.integer().default(0),
     createdAt: p.datetime(3).onCreate(() => new Date()),
     updatedAt: p.datetime(3).onCreate(() => new Date()).onUpdate(() => new Date()),
   }),
@@ -116,7 +120,7 @@ export const GatewayCharge = defineEntity({
   tableName: 'purchase_gateway_charges',
   properties: (p) => ({
     orderId: p.string().length(36).primary(),
-    amountCents: p.integer(),
+    amountCents: p.bigint('number'),
     status: p.enum(['processing', 'captured', 'declined', 'refunded']),
     attempts: p.integer().default(0),
     /** How many times money moved for this order; the gateway's own proof that it is never above 1. */

@@ -1,16 +1,18 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { Caller } from '../../kernel/auth-context.js';
-import { dateFrom, placeholders } from '../../kernel/database.js';
+import { dateFrom } from '../../kernel/database.js';
 import type { EntityManager, ModuleContext } from '../../kernel/module.js';
 import { Problem, notFound } from '../../kernel/problem.js';
-import { catalogApi, type ReservedItem, type ReservedStock } from '../catalog/client.js';
+import { catalogApi, type ReservedStock } from '../catalog/client.js';
 import { Order, OrderEvent, OrderItem } from './entities.js';
 import { tokenizeAccount, tokenizeCard } from './gateway.js';
 import { compensate, recordEvent, transition } from './lifecycle.js';
+import { describeItems, totals } from './lines.js';
 import { enqueue, outboxRelay } from './outbox.js';
 import { deliveryProvider, type ProviderView } from './providers.js';
 import type { OrderRequest, OrderView, PaymentInput } from './schemas.js';
+import { FAILED_ON_OUR_SIDE, cancelUnplaced, describeFailure } from './unplaced.js';
 
 /*
  * Placing an order is the store's hottest write, and each SQL round trip costs about as much CPU as
@@ -28,8 +30,9 @@ import type { OrderRequest, OrderView, PaymentInput } from './schemas.js';
  *
  * The 201 answer is built from what the request wrote, not read back. A crash after step 1 leaves a
  * `reserving` order that nobody sees, which the sweeper completes (step 2 again is safe) or cancels;
- * a crash after step 3 leaves an outbox row that the relay's periodic pass hands over. So an order
- * is never lost and stock is never held for an order that does not exist.
+ * a crash after step 3 leaves an outbox row that the relay's periodic pass hands over. A step 3 that
+ * fails (the database refuses it) cancels the order and gives its stock back before the request
+ * answers. So an order is never lost and stock is never held for an order that does not exist.
  */
 
 const VISIBLE = { $ne: 'reserving' } as const;
@@ -109,22 +112,6 @@ function bookLines(input: OrderRequest): Line[] {
   });
 }
 
-function totals(lines: { unitPriceCents: number; quantity: number }[], deliveryCostCents: number) {
-  const subtotalCents = lines.reduce((sum, line) => sum + line.unitPriceCents * line.quantity, 0);
-  return { subtotalCents, deliveryCostCents, totalCents: subtotalCents + deliveryCostCents };
-}
-
-/** The order's lines as the catalog reserved them: one statement, a CASE per column. */
-export async function describeItems(tx: EntityManager, orderId: string, items: ReservedItem[]): Promise<void> {
-  const cases = (pick: (item: ReservedItem) => string | number) => ({ sql: `case book_id ${items.map(() => 'when ? then ?').join(' ')} end`, params: items.flatMap((i) => [i.bookId, pick(i)]) });
-  const [title, price, seller] = [cases((i) => i.title), cases((i) => i.unitPriceCents), cases((i) => i.sellerId)];
-  await tx.execute(
-    `update purchase_order_items set title = ${title.sql}, unit_price_cents = ${price.sql}, seller_id = ${seller.sql} where order_id = ? and book_id in (${placeholders(items.length)})`,
-    [...title.params, ...price.params, ...seller.params, orderId, ...items.map((i) => i.bookId)],
-    'run',
-  );
-}
-
 /**
  * Moves a reserved order to pending_payment with the reserved prices, and asks for payment: one
  * transaction of four statements. The order's conditional update goes first and locks it, so the
@@ -196,7 +183,7 @@ export async function placeOrder(ctx: ModuleContext, em: EntityManager, buyer: C
 }
 
 /** An order as phase 1 writes it: `reserving`, its lines without prices, its payment as a token. */
-type Draft = Omit<Order, 'status' | 'subtotalCents' | 'totalCents' | 'currency' | 'trackingNumber' | 'updatedAt'>;
+type Draft = Omit<Order, 'status' | 'subtotalCents' | 'totalCents' | 'currency' | 'trackingNumber' | 'sweepAttempts' | 'updatedAt'>;
 
 function draftOf(buyer: Caller, input: OrderRequest, provider: ProviderView, hash: string, idempotencyKey: string | undefined): Draft {
   return {
@@ -248,9 +235,22 @@ async function writeDraft(em: EntityManager, draft: Draft, lines: Line[]): Promi
 
 /** The 201 answer from what this request wrote, with no read back. */
 function placedView(draft: Draft, reserved: ReservedStock, confirmedAt: Date): OrderView {
-  const order: Order = { ...draft, status: 'pending_payment', ...totals(reserved.items, draft.deliveryCostCents), currency: reserved.currency, trackingNumber: null, updatedAt: confirmedAt };
+  const order: Order = { ...draft, status: 'pending_payment', ...totals(reserved.items, draft.deliveryCostCents), currency: reserved.currency, trackingNumber: null, sweepAttempts: 0, updatedAt: confirmedAt };
   const event = { orderId: draft.id, id: 0, status: 'pending_payment', detail: PLACED_DETAIL, at: confirmedAt };
   return orderView(order, reserved.items.map((item) => ({ ...item, orderId: draft.id })), [event]);
+}
+
+/**
+ * The confirmation failed after the catalog reserved the stock: the order is cancelled and its stock
+ * given back now, instead of held for the sweeper's grace period. Cancelling is conditional on the
+ * order still being `reserving`, so a confirmation that did commit (its answer lost) keeps its stock.
+ * If even that fails (the database is gone), the order stays `reserving` and the sweeper finishes it.
+ */
+async function abandon(ctx: ModuleContext, draft: Draft, reserved: ReservedStock, error: unknown): Promise<void> {
+  ctx.logger.warn({ orderId: draft.id, ...describeFailure(error) }, 'order could not be confirmed after its stock was reserved; cancelling it');
+  await cancelUnplaced(ctx, draft, FAILED_ON_OUR_SIDE, reserved).catch((failure: unknown) =>
+    ctx.logger.warn({ orderId: draft.id, ...describeFailure(failure) }, 'could not cancel it either; the sweeper will'),
+  );
 }
 
 /**
@@ -259,7 +259,8 @@ function placedView(draft: Draft, reserved: ReservedStock, confirmedAt: Date): O
  * Three short steps, each durable before the next: the draft (phase 1), the catalog's reservation
  * (idempotent by order id), the confirmation with the payment request in the outbox. The catalog
  * decides unknown books (404), one's own (400) and stock (409) in the reservation itself; a definite
- * "no" forgets the draft, anything else leaves it to the sweeper.
+ * "no" forgets the draft, and any other failure of the reservation leaves it to the sweeper. A
+ * failure after the reservation cancels the order and gives its stock back (abandon).
  */
 async function placeOnce(ctx: ModuleContext, em: EntityManager, buyer: Caller, input: OrderRequest, hash: string, idempotencyKey?: string): Promise<OrderView | undefined> {
   const provider = await deliveryProvider(ctx.db, input.deliveryProviderId);
@@ -275,7 +276,13 @@ async function placeOnce(ctx: ModuleContext, em: EntityManager, buyer: Caller, i
     if (error instanceof Problem && error.status < 500) await forget(em, draft.id);
     throw error;
   }
-  const confirmedAt = await confirm(ctx, em, draft.id, reserved, provider.costCents);
+  let confirmedAt: Date | undefined;
+  try {
+    confirmedAt = await confirm(ctx, em, draft.id, reserved, provider.costCents);
+  } catch (error) {
+    await abandon(ctx, draft, reserved, error);
+    throw error;
+  }
   // Confirmed by the sweeper meanwhile (the request stalled for its whole grace period): read it back.
   return confirmedAt ? placedView(draft, reserved, confirmedAt) : orderById(em.fork(), draft.id);
 }

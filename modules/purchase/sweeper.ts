@@ -1,19 +1,25 @@
-import type { ModuleContext, Stopper } from '../../kernel/module.js';
+import type { EntityManager, ModuleContext, Stopper } from '../../kernel/module.js';
 import { Problem } from '../../kernel/problem.js';
-import { catalogApi } from '../catalog/client.js';
+import { catalogApi, type ReservedStock } from '../catalog/client.js';
 import { Order, OrderItem } from './entities.js';
-import { compensate, recordEvent } from './lifecycle.js';
-import { confirm, describeItems } from './orders.js';
+import { confirm } from './orders.js';
 import { QUEUE_OF, type JobName } from './queues.js';
+import { FAILED_ON_OUR_SIDE, cancelUnplaced, describeFailure, listedLines } from './unplaced.js';
 
 /** How long an order may sit in `reserving` before we assume its request died with its process. */
 export const RESERVING_GRACE_MS = 30_000;
+/**
+ * How many passes may try to finish one interrupted order before the sweeper cancels it and gives
+ * its stock back: a failure that outlasts them (the order cannot be written, say) is not passing.
+ */
+export const MAX_SWEEP_ATTEMPTS = 5;
 /** How long past its expected time a step may lag before its job is handed to the queue again. */
 export const STUCK_GRACE_MS = 2 * 60_000;
 
 /**
  * Finishes what a crash interrupted. An order left `reserving` is completed (its reservation is
- * idempotent, so asking again is safe) or, when the stock is gone, cancelled with nothing held.
+ * idempotent, so asking again is safe) or, when the stock is gone, cancelled with nothing held;
+ * one that still cannot be finished after MAX_SWEEP_ATTEMPTS passes is cancelled, its stock given back.
  * An order whose next job went missing (say, Redis lost its data) gets that job again; job ids are
  * per order and step, so a job that still exists is not doubled.
  */
@@ -22,48 +28,60 @@ export async function sweepOnce(ctx: ModuleContext, now = Date.now()): Promise<v
   await redispatchStuck(ctx, now);
 }
 
+/**
+ * Oldest first, each order on its own: one that cannot be finished (a poison order) costs its own
+ * attempt and never stops the others of the same pass.
+ */
 async function finishReserving(ctx: ModuleContext, now: number) {
   const em = ctx.db.em.fork();
-  const stale = await em.find(Order, { status: 'reserving', createdAt: { $lt: new Date(now - RESERVING_GRACE_MS) } }, { limit: 50 });
+  const stale = await em.find(Order, { status: 'reserving', createdAt: { $lt: new Date(now - RESERVING_GRACE_MS) } }, { orderBy: { createdAt: 'asc', id: 'asc' }, limit: 50 });
   for (const order of stale) {
-    const items = await em.find(OrderItem, { orderId: order.id }, { orderBy: { bookId: 'asc' } });
-    const lines = items.map((i) => ({ bookId: i.bookId, quantity: i.quantity }));
-    try {
-      const reserved = await catalogApi(ctx.services).reserveStock({ orderId: order.id, buyerId: order.buyerId, items: lines });
-      await confirm(ctx, em.fork(), order.id, reserved, order.deliveryCostCents, 'Order placed; stock reserved (completed after an interruption)');
-      ctx.logger.info({ orderId: order.id }, 'sweeper completed an interrupted order');
-    } catch (error) {
-      if (!(error instanceof Problem) || error.status >= 500) {
-        ctx.logger.warn({ orderId: order.id, err: (error as Error).message }, 'sweeper could not reach the catalog; will retry');
-        continue;
-      }
-      await cancelUnplaced(ctx, order, items, error.detail);
-      await compensate(ctx, order.id);
-      ctx.logger.info({ orderId: order.id }, 'sweeper cancelled an interrupted order');
-    }
+    await finishOne(ctx, em, order).catch((error: unknown) => ctx.logger.warn({ orderId: order.id, ...describeFailure(error) }, 'sweeper could not handle an interrupted order; will retry'));
   }
 }
 
 /**
- * Cancels an order that could not be placed. Its lines were written before the catalog priced
- * them (titles empty, prices 0): they get what the catalog lists now, where it still lists the book,
- * so the buyer sees what the cancelled order was for.
+ * Counts this attempt on the order's row, from the count this sweeper read, so that of several
+ * sweepers (one per purchase process) one makes each attempt. Answers its number, or undefined
+ * when another sweeper took it or the order left `reserving`.
  */
-async function cancelUnplaced(ctx: ModuleContext, order: Order, items: OrderItem[], why: string) {
-  const unpriced = items.filter((item) => item.title === '');
-  const listed = unpriced.length ? await catalogApi(ctx.services).booksByIds({ ids: unpriced.map((i) => i.bookId) }) : [];
-  const priced = listed.map((book) => ({ bookId: book.id, title: book.title, unitPriceCents: book.priceCents, quantity: items.find((i) => i.bookId === book.id)!.quantity, sellerId: book.sellerId }));
-  await ctx.db.em.fork().transactional(async (tx) => {
-    const now = new Date();
-    const moved = await tx.nativeUpdate(Order, { id: order.id, status: 'reserving' }, { status: 'cancelled', paymentStatus: 'voided', updatedAt: now });
-    if (!moved) return;
-    await recordEvent(tx, order.id, 'cancelled', `Could not be placed: ${why}`, now);
-    if (priced.length === 0) return;
-    await describeItems(tx, order.id, priced);
-    const others = items.filter((item) => item.title !== '').map((i) => ({ unitPriceCents: i.unitPriceCents, quantity: i.quantity }));
-    const subtotalCents = [...priced, ...others].reduce((sum, line) => sum + line.unitPriceCents * line.quantity, 0);
-    await tx.nativeUpdate(Order, { id: order.id }, { subtotalCents, totalCents: subtotalCents + order.deliveryCostCents, currency: listed[0]!.currency });
-  });
+async function countAttempt(em: EntityManager, order: Order): Promise<number | undefined> {
+  const attempt = order.sweepAttempts + 1;
+  const counted = await em.nativeUpdate(Order, { id: order.id, status: 'reserving', sweepAttempts: order.sweepAttempts }, { sweepAttempts: attempt });
+  return counted === 1 ? attempt : undefined;
+}
+
+async function finishOne(ctx: ModuleContext, em: EntityManager, order: Order) {
+  const attempt = await countAttempt(em, order);
+  if (attempt === undefined) return;
+  const items = await em.find(OrderItem, { orderId: order.id }, { orderBy: { bookId: 'asc' } });
+  let reserved: ReservedStock | undefined;
+  try {
+    reserved = await catalogApi(ctx.services).reserveStock({ orderId: order.id, buyerId: order.buyerId, items: items.map((i) => ({ bookId: i.bookId, quantity: i.quantity })) });
+    const confirmed = await confirm(ctx, em.fork(), order.id, reserved, order.deliveryCostCents, 'Order placed; stock reserved (completed after an interruption)');
+    if (confirmed) ctx.logger.info({ orderId: order.id, attempt }, 'sweeper completed an interrupted order');
+  } catch (error) {
+    await notFinished(ctx, order, items, { attempt, step: reserved ? 'confirm' : 'reserve', reserved }, error);
+  }
+}
+
+/**
+ * The catalog's definite "no" (unknown book, one's own, no stock, stock already given back) cancels
+ * at once. Anything else is tried again at the next pass, up to MAX_SWEEP_ATTEMPTS; then the order
+ * is cancelled and its stock given back, whatever keeps failing.
+ */
+async function notFinished(ctx: ModuleContext, order: Order, items: OrderItem[], tried: { attempt: number; step: 'reserve' | 'confirm'; reserved: ReservedStock | undefined }, error: unknown) {
+  if (error instanceof Problem && error.status < 500) {
+    if (await cancelUnplaced(ctx, order, error.detail, await listedLines(ctx, items))) ctx.logger.info({ orderId: order.id, ...describeFailure(error) }, 'sweeper cancelled an interrupted order');
+    return;
+  }
+  const failure = { orderId: order.id, attempt: tried.attempt, maxAttempts: MAX_SWEEP_ATTEMPTS, step: tried.step, ...describeFailure(error) };
+  if (tried.attempt < MAX_SWEEP_ATTEMPTS) {
+    ctx.logger.warn(failure, `sweeper could not ${tried.step} an interrupted order: ${failure.err}; will retry`);
+    return;
+  }
+  ctx.logger.error(failure, `sweeper gave up on an interrupted order after ${tried.attempt} attempts (${tried.step}: ${failure.err}); cancelling it`);
+  await cancelUnplaced(ctx, order, FAILED_ON_OUR_SIDE, tried.reserved ?? (await listedLines(ctx, items)));
 }
 
 async function redispatchStuck(ctx: ModuleContext, now: number) {
@@ -91,7 +109,7 @@ export function startSweeper(ctx: ModuleContext, intervalMs: number): Stopper {
     if (running) return;
     running = true;
     sweepOnce(ctx)
-      .catch((error: unknown) => ctx.logger.warn({ err: (error as Error).message }, 'sweep failed'))
+      .catch((error: unknown) => ctx.logger.warn(describeFailure(error), 'sweep failed'))
       .finally(() => (running = false));
   }, intervalMs);
   timer.unref();
