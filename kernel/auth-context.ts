@@ -65,6 +65,30 @@ export function clearSessionCookie(c: Context, config: Config) {
 }
 
 /**
+ * The store's rule against cross-site request forgery: a request whose `Origin` names another site
+ * (or `null`, an opaque one) is refused with 403. Browsers send `Origin` on every cross-site POST, so
+ * where a missing one is `allowed` the request came from a client that is not a browser page (curl,
+ * an app) and cannot ride on a visitor's cookie; where it is `required` it must be there and be ours.
+ */
+export function refuseForeignOrigin(c: Context, config: Config, missing: 'allowed' | 'required', detail: string): void {
+  const origin = c.req.header('origin');
+  if (origin === undefined && missing === 'allowed') return;
+  if (origin === storeOrigin(c, config.publicUrl, config.trustProxy)) return;
+  throw forbidden(detail);
+}
+
+/**
+ * Route guard for routes that set the session cookie without one (sign-in, sign-up): a foreign site
+ * must not sign a visitor in to an account of its choosing (login CSRF).
+ */
+export function fromOwnOrigin(config: Config): MiddlewareHandler<AppEnv> {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    refuseForeignOrigin(c, config, 'allowed', 'Signing in or up must come from the store’s own origin.');
+    await next();
+  });
+}
+
+/**
  * Resolves the caller of every request that carries a token, by asking the auth module, or the
  * session cache for a session resolved moments ago (a logout anywhere still takes effect on the
  * next request everywhere, see SessionCache). A cookie-authenticated unsafe request must come from
@@ -76,10 +100,7 @@ export function authContext(resolver: () => SessionResolver, config: Config, cac
     if (!given) return next();
     c.set('credentials', given.via);
     if (given.via === 'cookie' && UNSAFE_METHODS.has(c.req.method)) {
-      const origin = c.req.header('origin');
-      if (origin !== storeOrigin(c, config.publicUrl, config.trustProxy)) {
-        throw forbidden('A cookie-authenticated change must come from the store’s own origin.');
-      }
+      refuseForeignOrigin(c, config, 'required', 'A cookie-authenticated change must come from the store’s own origin.');
     }
     const session = cache?.get(given.token) ?? (await resolveAndRemember(resolver(), cache, given.token));
     if (session) {

@@ -1,111 +1,95 @@
 import type { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { Problem } from './problem.js';
 
 export interface RateLimitRule {
-  /** Counter family, e.g. `login-email`. */
+  /** Counter family, e.g. `login-email`; its keys are `ratelimit:<name>:<key>` (under the Redis key prefix). */
   name: string;
   limit: number;
   windowMs: number;
 }
 
-export interface RateLimitState {
-  count: number;
-  retryAfterSeconds: number;
-}
+type CounterFactory = (rule: RateLimitRule) => RateLimiterAbstract;
 
 /**
- * Fixed-window counters. With Redis they are shared by every replica, so a limit holds however many
- * instances run; without Redis (local one-process run) they live in memory.
+ * Fixed-window counters (rate-limiter-flexible). A request takes its point atomically before the work
+ * the limit guards, so requests still in flight count and no burst, however it arrives, gets more
+ * than the limit through. With Redis the counters are shared by every replica; without Redis (local
+ * one-process run) they live in this process.
  */
-export interface RateLimiter {
-  /** Counts one more event and returns the total in the current window. */
-  hit(rule: RateLimitRule, key: string): Promise<RateLimitState>;
-  /** The current count, without counting. */
-  peek(rule: RateLimitRule, key: string): Promise<RateLimitState>;
-  reset(rule: RateLimitRule, key: string): Promise<void>;
-}
+export class RateLimiter {
+  private readonly counters = new Map<string, RateLimiterAbstract>();
 
-const HIT_SCRIPT = `
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return {count, redis.call('PTTL', KEYS[1])}`;
+  constructor(private readonly counterFor: CounterFactory) {}
 
-const PEEK_SCRIPT = `
-local count = redis.call('GET', KEYS[1])
-return {tonumber(count or '0'), redis.call('PTTL', KEYS[1])}`;
-
-function toState(reply: unknown, windowMs: number): RateLimitState {
-  const [count, ttl] = reply as [number, number];
-  return { count, retryAfterSeconds: Math.max(1, Math.ceil((ttl > 0 ? ttl : windowMs) / 1000)) };
-}
-
-export class RedisRateLimiter implements RateLimiter {
-  constructor(private readonly redis: Redis) {}
-
-  private key(rule: RateLimitRule, key: string) {
-    return `ratelimit:${rule.name}:${key}`;
-  }
-
-  async hit(rule: RateLimitRule, key: string) {
-    return toState(await this.guard(() => this.redis.eval(HIT_SCRIPT, 1, this.key(rule, key), rule.windowMs)), rule.windowMs);
-  }
-
-  async peek(rule: RateLimitRule, key: string) {
-    return toState(await this.guard(() => this.redis.eval(PEEK_SCRIPT, 1, this.key(rule, key))), rule.windowMs);
-  }
-
-  async reset(rule: RateLimitRule, key: string) {
-    await this.guard(() => this.redis.del(this.key(rule, key)));
-  }
-
-  /** Without its counters the store cannot tell an attack from a user: it refuses rather than guess. */
-  private async guard<T>(command: () => Promise<T>): Promise<T> {
+  /**
+   * Takes one of the window's points for `key`, or refuses with `429 rate_limited` and Retry-After when
+   * none is left. A refusal hands back the point its attempt added, so a count is always of what was
+   * let through (or is still running), not of how hard a client pushed.
+   */
+  async take(rule: RateLimitRule, key: string, detail?: string): Promise<void> {
     try {
-      return await command();
+      await this.counter(rule).consume(key);
+    } catch (outcome) {
+      if (!(outcome instanceof RateLimiterRes)) throw unavailable();
+      await this.giveBack(rule, key);
+      throw rateLimited(Math.max(1, Math.ceil(outcome.msBeforeNext / 1000)), detail);
+    }
+  }
+
+  /** Hands back a point that `take` took, for work that turned out not to count. */
+  async giveBack(rule: RateLimitRule, key: string): Promise<void> {
+    await this.guard(() => this.counter(rule).reward(key));
+  }
+
+  /** Forgets the window: every point is available again. */
+  async reset(rule: RateLimitRule, key: string): Promise<void> {
+    await this.guard(() => this.counter(rule).delete(key));
+  }
+
+  private counter(rule: RateLimitRule): RateLimiterAbstract {
+    let counter = this.counters.get(rule.name);
+    if (!counter) {
+      counter = this.counterFor(rule);
+      this.counters.set(rule.name, counter);
+    }
+    return counter;
+  }
+
+  private async guard(command: () => Promise<unknown>): Promise<void> {
+    try {
+      await command();
     } catch {
-      throw new Problem(503, 'service_unavailable', 'Rate limiting is unavailable right now; try again shortly.', undefined, { 'Retry-After': '5' });
+      throw unavailable();
     }
   }
 }
 
-export class MemoryRateLimiter implements RateLimiter {
-  private readonly windows = new Map<string, { count: number; resetAt: number }>();
+const counterOptions = (rule: RateLimitRule) => ({
+  keyPrefix: `ratelimit:${rule.name}`,
+  points: rule.limit,
+  duration: Math.ceil(rule.windowMs / 1000),
+});
 
-  private current(rule: RateLimitRule, key: string) {
-    const id = `${rule.name}:${key}`;
-    const now = Date.now();
-    let window = this.windows.get(id);
-    if (!window || window.resetAt <= now) {
-      window = { count: 0, resetAt: now + rule.windowMs };
-      this.windows.set(id, window);
-    }
-    if (this.windows.size > 50_000) this.sweep(now);
-    return window;
-  }
-
-  private sweep(now: number) {
-    for (const [id, window] of this.windows) if (window.resetAt <= now) this.windows.delete(id);
-  }
-
-  private state(window: { count: number; resetAt: number }): RateLimitState {
-    return { count: window.count, retryAfterSeconds: Math.max(1, Math.ceil((window.resetAt - Date.now()) / 1000)) };
-  }
-
-  async hit(rule: RateLimitRule, key: string) {
-    const window = this.current(rule, key);
-    window.count += 1;
-    return this.state(window);
-  }
-
-  async peek(rule: RateLimitRule, key: string) {
-    return this.state(this.current(rule, key));
-  }
-
-  async reset(rule: RateLimitRule, key: string) {
-    this.windows.delete(`${rule.name}:${key}`);
+/** Counters in Redis (a Lua script per take), under the connection's key prefix. */
+export class RedisRateLimiter extends RateLimiter {
+  constructor(redis: Redis) {
+    // No insurance limiter: a replica counting on its own would multiply every limit by the replica count.
+    super((rule) => new RateLimiterRedis({ storeClient: redis, rejectIfRedisNotReady: true, ...counterOptions(rule) }));
   }
 }
 
-export function rateLimited(retryAfterSeconds: number, detail = 'Too many attempts; try again later.') {
+export class MemoryRateLimiter extends RateLimiter {
+  constructor() {
+    super((rule) => new RateLimiterMemory(counterOptions(rule)));
+  }
+}
+
+function rateLimited(retryAfterSeconds: number, detail = 'Too many attempts; try again later.') {
   return new Problem(429, 'rate_limited', detail, undefined, { 'Retry-After': String(retryAfterSeconds) });
+}
+
+/** Without its counters the store cannot tell an attack from a user: it refuses rather than guess. */
+function unavailable() {
+  return new Problem(503, 'service_unavailable', 'Rate limiting is unavailable right now; try again shortly.', undefined, { 'Retry-After': '5' });
 }

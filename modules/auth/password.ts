@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { hash, verify, type Options } from '@node-rs/argon2';
 
@@ -36,15 +37,15 @@ export function hashPassword(password: string): Promise<string> {
   return argon2(() => hash(password, ARGON2ID));
 }
 
-/** A real hash to verify against when the email is unknown, so both failures take the same time. */
-let decoy: Promise<string> | undefined;
+/**
+ * What an unknown email (or a demo seller without a password) is verified against, so that its
+ * failure costs the same Argon2id work as a wrong password: a real hash with the same parameters, of
+ * a random secret, made once when the module loads rather than on the first unknown email.
+ */
+const DECOY_HASH: Promise<string> = hash(randomBytes(32).toString('base64'), ARGON2ID);
 
 export async function verifyPassword(storedHash: string | null | undefined, password: string): Promise<boolean> {
-  if (!storedHash) {
-    decoy ??= hashPassword('decoy password that matches nothing');
-    const decoyHash = await decoy;
-    await argon2(() => verify(decoyHash, password)).catch(() => false);
-    return false;
-  }
-  return argon2(() => verify(storedHash, password)).catch(() => false);
+  const against = storedHash || (await DECOY_HASH);
+  const matches = await argon2(() => verify(against, password)).catch(() => false);
+  return matches && Boolean(storedHash);
 }

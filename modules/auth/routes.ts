@@ -2,20 +2,23 @@ import { Hono } from 'hono';
 import { describeRoute } from 'hono-openapi';
 import * as v from 'valibot';
 import type { AppEnv } from '../../kernel/app.js';
-import { adminOnly, callerOf, clearSessionCookie, signedIn, writeSessionCookie } from '../../kernel/auth-context.js';
+import { adminOnly, callerOf, clearSessionCookie, fromOwnOrigin, signedIn, writeSessionCookie } from '../../kernel/auth-context.js';
 import type { ModuleContext } from '../../kernel/module.js';
 import { jsonContent, pageOf, problemContent, signedInSecurity } from '../../kernel/openapi.js';
 import { clientAddress } from '../../kernel/request.js';
 import { pageQuery, valid } from '../../kernel/validation.js';
+import { PasswordPolicy } from './password-policy.js';
 import { LoginBody, RegisterBody, UserSchema } from './schemas.js';
 import * as auth from './service.js';
 
 const UserEnvelope = v.object({ user: UserSchema });
 const invalid = problemContent('Invalid request (validation_failed or malformed_json)');
 const notSignedIn = problemContent('Not signed in (unauthorized)');
+const foreignOrigin = problemContent('Sent with the Origin of another site (forbidden); requests without Origin are accepted');
 
 export function authRoutes(ctx: ModuleContext): Hono<AppEnv> {
   const { config, rateLimiter } = ctx;
+  const passwordPolicy = PasswordPolicy.load();
   const app = new Hono<AppEnv>();
 
   app.post(
@@ -25,14 +28,18 @@ export function authRoutes(ctx: ModuleContext): Hono<AppEnv> {
       summary: 'Create a customer account',
       responses: {
         201: jsonContent(UserEnvelope, 'The new account'),
-        400: invalid,
+        400: problemContent(
+          'Invalid request (validation_failed or malformed_json). The password must be 8-128 characters, not white space only, not among the ~49,000 most common passwords, and not the account’s email, the part before its @, or its name (ignoring case); the field error on password says which',
+        ),
+        403: foreignOrigin,
         409: problemContent('The email is taken, ignoring case (email_taken)'),
-        429: problemContent('More than 30 new accounts from this address in 10 minutes (rate_limited, with Retry-After)'),
+        429: problemContent('More than 30 sign-up attempts from this address in 10 minutes (rate_limited, with Retry-After)'),
       },
     }),
+    fromOwnOrigin(config),
     valid('json', RegisterBody),
     async (c) => {
-      const user = await auth.register(c.var.em, rateLimiter, c.req.valid('json'), clientAddress(c, config.trustProxy));
+      const user = await auth.register(c.var.em, rateLimiter, await passwordPolicy, c.req.valid('json'), clientAddress(c, config.trustProxy));
       return c.json({ user }, 201);
     },
   );
@@ -46,9 +53,13 @@ export function authRoutes(ctx: ModuleContext): Hono<AppEnv> {
         200: jsonContent(v.object({ token: v.string(), expiresAt: v.string(), user: UserSchema }), 'Signed in'),
         400: invalid,
         401: problemContent('Unknown email or wrong password, answered alike (invalid_credentials)'),
-        429: problemContent('After 5 failures for one email or 20 for one address in 15 minutes (rate_limited, with Retry-After)'),
+        403: foreignOrigin,
+        429: problemContent(
+          'Past 5 password checks for one email or 20 for one client address in 15 minutes; checks still running count, a successful sign-in gives its checks back (rate_limited, with Retry-After)',
+        ),
       },
     }),
+    fromOwnOrigin(config),
     valid('json', LoginBody),
     async (c) => {
       const session = await auth.login(c.var.em, rateLimiter, c.req.valid('json'), clientAddress(c, config.trustProxy));

@@ -3,15 +3,18 @@ import type { Caller, ResolvedSession } from '../../kernel/auth-context.js';
 import { dateFrom } from '../../kernel/database.js';
 import type { EntityManager } from '../../kernel/module.js';
 import { Problem } from '../../kernel/problem.js';
-import { rateLimited, type RateLimiter, type RateLimitRule } from '../../kernel/rate-limit.js';
+import type { RateLimiter, RateLimitRule } from '../../kernel/rate-limit.js';
 import { Session, User } from './entities.js';
 import { hashPassword, verifyPassword } from './password.js';
+import type { PasswordPolicy } from './password-policy.js';
 import { SESSION_LIFETIME_MS, SESSION_RENEW_AFTER_MS, newSessionToken, parseSessionToken, secretMatches } from './sessions.js';
 
 const FIFTEEN_MINUTES = 15 * 60 * 1000;
-export const LOGIN_FAILURES_PER_EMAIL: RateLimitRule = { name: 'login-email', limit: 5, windowMs: FIFTEEN_MINUTES };
-export const LOGIN_FAILURES_PER_ADDRESS: RateLimitRule = { name: 'login-address', limit: 20, windowMs: FIFTEEN_MINUTES };
-export const REGISTRATIONS_PER_ADDRESS: RateLimitRule = { name: 'register-address', limit: 30, windowMs: 10 * 60 * 1000 };
+/** Password checks: a sign-in takes a point of each before Argon2 runs; a successful one gives them back. */
+const PASSWORD_CHECKS_PER_EMAIL: RateLimitRule = { name: 'login-email', limit: 5, windowMs: FIFTEEN_MINUTES };
+const PASSWORD_CHECKS_PER_ADDRESS: RateLimitRule = { name: 'login-address', limit: 20, windowMs: FIFTEEN_MINUTES };
+/** Sign-up attempts that pass validation, taken before the password is hashed; one whose email is taken counts too. */
+const REGISTRATIONS_PER_ADDRESS: RateLimitRule = { name: 'register-address', limit: 30, windowMs: 10 * 60 * 1000 };
 
 export function publicUser(user: User): Caller {
   return { id: user.id, name: user.name, email: user.email, role: user.role, createdAt: user.createdAt.toISOString() };
@@ -20,11 +23,12 @@ export function publicUser(user: User): Caller {
 export async function register(
   em: EntityManager,
   limiter: RateLimiter,
+  passwords: PasswordPolicy,
   input: { name: string; email: string; password: string },
   address: string,
 ): Promise<Caller> {
-  const made = await limiter.peek(REGISTRATIONS_PER_ADDRESS, address);
-  if (made.count >= REGISTRATIONS_PER_ADDRESS.limit) throw rateLimited(made.retryAfterSeconds, 'Too many new accounts from this address; try again later.');
+  passwords.enforce(input);
+  await limiter.take(REGISTRATIONS_PER_ADDRESS, address, 'Too many new accounts from this address; try again later.');
   const email = input.email.toLowerCase();
   if (await em.count(User, { email })) throw emailTaken();
   const user = em.create(User, { name: input.name, email, passwordHash: await hashPassword(input.password), role: 'customer' });
@@ -34,8 +38,22 @@ export async function register(
     if (error instanceof UniqueConstraintViolationException) throw emailTaken();
     throw error;
   }
-  await limiter.hit(REGISTRATIONS_PER_ADDRESS, address);
   return publicUser(user);
+}
+
+/**
+ * Takes one password check for the client address, then one for the email, or refuses with 429; a
+ * refused request gives back what it took, so both counts are of passwords checked or being checked
+ * (and an address past its own limit cannot use up, so lock, other people's accounts).
+ */
+async function takePasswordCheck(limiter: RateLimiter, email: string, address: string): Promise<void> {
+  await limiter.take(PASSWORD_CHECKS_PER_ADDRESS, address);
+  try {
+    await limiter.take(PASSWORD_CHECKS_PER_EMAIL, email);
+  } catch (refused) {
+    await limiter.giveBack(PASSWORD_CHECKS_PER_ADDRESS, address).catch(() => undefined);
+    throw refused;
+  }
 }
 
 const emailTaken = () => new Problem(409, 'email_taken', 'An account with this email already exists.');
@@ -47,16 +65,13 @@ export async function login(
   address: string,
 ): Promise<{ token: string; expiresAt: Date; user: Caller }> {
   const email = input.email.toLowerCase();
-  const [byEmail, byAddress] = await Promise.all([limiter.peek(LOGIN_FAILURES_PER_EMAIL, email), limiter.peek(LOGIN_FAILURES_PER_ADDRESS, address)]);
-  if (byEmail.count >= LOGIN_FAILURES_PER_EMAIL.limit) throw rateLimited(byEmail.retryAfterSeconds);
-  if (byAddress.count >= LOGIN_FAILURES_PER_ADDRESS.limit) throw rateLimited(byAddress.retryAfterSeconds);
-
+  await takePasswordCheck(limiter, email, address);
   const user = await em.findOne(User, { email });
-  if (!user || !(await verifyPassword(user.passwordHash, input.password))) {
-    await Promise.all([limiter.hit(LOGIN_FAILURES_PER_EMAIL, email), limiter.hit(LOGIN_FAILURES_PER_ADDRESS, address)]);
-    throw new Problem(401, 'invalid_credentials', 'The email or password is wrong.');
-  }
-  await limiter.reset(LOGIN_FAILURES_PER_EMAIL, email);
+  // Verified whether or not the email is known (a decoy hash stands in), so both failures take as long.
+  const verified = await verifyPassword(user?.passwordHash, input.password);
+  if (!user || !verified) throw new Problem(401, 'invalid_credentials', 'The email or password is wrong.');
+  // Only failures accumulate: the owner signing in clears the email's count and the address's point.
+  await Promise.all([limiter.reset(PASSWORD_CHECKS_PER_EMAIL, email), limiter.giveBack(PASSWORD_CHECKS_PER_ADDRESS, address)]);
 
   const { id, secretHash, token } = newSessionToken();
   const expiresAt = new Date(Date.now() + SESSION_LIFETIME_MS);
