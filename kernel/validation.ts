@@ -35,6 +35,31 @@ export const requireJsonBody: MiddlewareHandler = createMiddleware(async (c, nex
   await next();
 });
 
+/** Control characters (Unicode Cc: C0, DEL, C1) in text that is one line: a name, a title, an email, a search. */
+const ANY_CONTROL = /\p{Cc}/u;
+/** The same in text of several lines, which may also hold tabs and line breaks (`\n` or `\r\n`). */
+const CONTROL_BUT_LINES = /\r(?!\n)|(?![\t\n\r])\p{Cc}/u;
+/**
+ * A lone surrogate, which no storage keeps (it becomes U+FFFD). With the `u` flag a surrogate pair
+ * is read as one code point, so this is `!isWellFormed()`, which the ES2023 lib does not declare.
+ */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+/**
+ * Text a person typed: well-formed Unicode, without control characters except, where `multiline`,
+ * tabs and line breaks. Goes right after `v.string()` in every free-text field and query, so that
+ * what the store answers is what it stored, and a NUL byte never reaches a driver or a log line.
+ */
+export function plainText({ multiline = false }: { multiline?: boolean } = {}) {
+  const control = multiline ? CONTROL_BUT_LINES : ANY_CONTROL;
+  const controlMessage = multiline ? 'must not contain control characters other than tabs and line breaks' : 'must not contain control characters';
+  return v.rawCheck<string>(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    if (LONE_SURROGATE.test(dataset.value)) addIssue({ message: 'must be well-formed Unicode text' });
+    if (control.test(dataset.value)) addIssue({ message: controlMessage });
+  });
+}
+
 /** Query-string helpers: every value arrives as text. */
 export const queryInt = (min: number, max: number, fallback: number) =>
   v.optional(

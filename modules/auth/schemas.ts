@@ -1,11 +1,12 @@
 import * as v from 'valibot';
+import { plainText } from '../../kernel/validation.js';
 
 const ONLY_DOCUMENTED_FIELDS = 'unknown field; only the documented fields are accepted';
 
 export const RegisterBody = v.strictObject(
   {
-    name: v.pipe(v.string('must be a string'), v.trim(), v.minLength(1, 'must be 1-150 characters'), v.maxLength(150, 'must be 1-150 characters')),
-    email: v.pipe(v.string('must be a string'), v.trim(), v.maxLength(254, 'must be at most 254 characters'), v.email('must be an email address'), v.toLowerCase()),
+    name: v.pipe(v.string('must be a string'), plainText(), v.trim(), v.minLength(1, 'must be 1-150 characters'), v.maxLength(150, 'must be 1-150 characters')),
+    email: v.pipe(v.string('must be a string'), plainText(), v.trim(), v.maxLength(254, 'must be at most 254 characters'), v.email('must be an email address'), v.toLowerCase()),
     password: v.pipe(v.string('must be a string'), v.minLength(8, 'must be 8-128 characters'), v.maxLength(128, 'must be 8-128 characters')),
   },
   ONLY_DOCUMENTED_FIELDS,
@@ -13,7 +14,7 @@ export const RegisterBody = v.strictObject(
 
 export const LoginBody = v.strictObject(
   {
-    email: v.pipe(v.string('must be a string'), v.trim(), v.minLength(1, 'is required'), v.maxLength(254, 'must be at most 254 characters'), v.toLowerCase()),
+    email: v.pipe(v.string('must be a string'), plainText(), v.trim(), v.minLength(1, 'is required'), v.maxLength(254, 'must be at most 254 characters'), v.toLowerCase()),
     password: v.pipe(v.string('must be a string'), v.minLength(1, 'is required'), v.maxLength(128, 'must be at most 128 characters')),
   },
   ONLY_DOCUMENTED_FIELDS,

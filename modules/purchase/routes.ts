@@ -9,7 +9,7 @@ import type { AppEnv } from '../../kernel/app.js';
 import { adminOnly, callerOf, signedIn } from '../../kernel/auth-context.js';
 import type { ModuleContext } from '../../kernel/module.js';
 import { jsonContent, pageOf, problemContent, signedInSecurity } from '../../kernel/openapi.js';
-import { Problem } from '../../kernel/problem.js';
+import { Problem, notFound } from '../../kernel/problem.js';
 import { pageQuery, valid } from '../../kernel/validation.js';
 import * as orders from './orders.js';
 import { deliveryProviders } from './providers.js';
@@ -20,8 +20,17 @@ const OrderEnvelope = v.object({ order: OrderSchema });
 const invalid = problemContent('Invalid request (validation_failed or malformed_json)');
 const notSignedIn = problemContent('Not signed in (unauthorized)');
 const noSuchOrder = problemContent('No such order among yours (not_found), whether or not it exists');
-const orderId = { name: 'id', in: 'path' as const, required: true, schema: { type: 'string' as const } };
+const orderId = { name: 'id', in: 'path' as const, required: true, schema: { type: 'string' as const, format: 'uuid' } };
 const QUEUES_PATH = '/admin/queues';
+
+/** Order ids are the UUIDs the store issues, lower-case as randomUUID writes them. */
+const ORDER_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Any other text names no order: 404 without asking the database, and alike on every backend (MariaDB would ignore case). */
+function orderIdFrom(path: string): string {
+  if (!ORDER_ID.test(path)) throw notFound('order');
+  return path;
+}
 
 function idempotencyKey(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;
@@ -103,7 +112,7 @@ export function purchaseRoutes(ctx: ModuleContext): Hono<AppEnv> {
     '/orders/:id',
     describeRoute({ tags: ['purchase'], summary: 'One of your orders (administrators: any order)', security: signedInSecurity, parameters: [orderId], responses: { 200: jsonContent(OrderEnvelope, 'The order'), 401: notSignedIn, 404: noSuchOrder } }),
     signedIn,
-    async (c) => c.json({ order: await orders.readOrder(c.var.em, callerOf(c), c.req.param('id')) }),
+    async (c) => c.json({ order: await orders.readOrder(c.var.em, callerOf(c), orderIdFrom(c.req.param('id'))) }),
   );
 
   app.post(
@@ -116,7 +125,7 @@ export function purchaseRoutes(ctx: ModuleContext): Hono<AppEnv> {
       responses: { 200: jsonContent(OrderEnvelope, 'The cancelled order'), 401: notSignedIn, 404: noSuchOrder, 409: problemContent('Already shipped, delivered, failed or cancelled (invalid_state)') },
     }),
     signedIn,
-    async (c) => c.json({ order: await orders.cancelOrder(ctx, c.var.em, callerOf(c), c.req.param('id')) }),
+    async (c) => c.json({ order: await orders.cancelOrder(ctx, c.var.em, callerOf(c), orderIdFrom(c.req.param('id'))) }),
   );
 
   app.get(

@@ -1,9 +1,10 @@
 import * as v from 'valibot';
+import { plainText } from '../../kernel/validation.js';
 import { luhnValid } from './gateway.js';
 
 const ONLY_DOCUMENTED_FIELDS = 'unknown field; only the documented fields are accepted';
 const text = (min: number, max: number) =>
-  v.pipe(v.string('must be a string'), v.trim(), v.minLength(min, `must be ${min}-${max} characters`), v.maxLength(max, `must be ${min}-${max} characters`));
+  v.pipe(v.string('must be a string'), plainText(), v.trim(), v.minLength(min, `must be ${min}-${max} characters`), v.maxLength(max, `must be ${min}-${max} characters`));
 
 const digitsOnly = (s: string) => s.replace(/[\s-]/g, '');
 
@@ -24,7 +25,7 @@ const CardPayment = v.strictObject(
 );
 
 const PaypalPayment = v.strictObject(
-  { method: v.literal('paypal'), email: v.pipe(v.string('must be a string'), v.trim(), v.email('must be an email address'), v.maxLength(254)) },
+  { method: v.literal('paypal'), email: v.pipe(v.string('must be a string'), plainText(), v.trim(), v.email('must be an email address'), v.maxLength(254, 'must be at most 254 characters')) },
   ONLY_DOCUMENTED_FIELDS,
 );
 
