@@ -121,18 +121,34 @@ function payloadTooLarge() {
   return new Problem(413, 'payload_too_large', `Request bodies may be at most ${MAX_BODY_BYTES / 1024} KiB.`);
 }
 
-/** Route patterns → methods, so that a known path with the wrong method answers 405, not 404. */
+const METHOD_ORDER = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
+const byMethodOrder = (a: string, b: string) => (METHOD_ORDER.indexOf(a) + 1 || 99) - (METHOD_ORDER.indexOf(b) + 1 || 99);
+
+/**
+ * The methods routed for exactly this path, so that a known path with the wrong method answers 405,
+ * not 404. Asked of hono's own router, so that it agrees with routing itself (no trailing slash,
+ * patterns with their own rules); no method means 404. HEAD is answered wherever GET is: hono runs
+ * the GET route and sends no body.
+ */
 function allowedMethods(app: Hono<AppEnv>): (path: string) => string[] {
-  let table: { pattern: RegExp; method: string }[] | undefined;
+  let methods: string[] | undefined;
   return (path) => {
-    table ??= app.routes
-      .filter((route) => route.method !== 'ALL')
-      .map((route) => ({
-        method: route.method,
-        pattern: new RegExp(`^${route.path.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\/:[^/]+/g, '/[^/]+').replace(/\*/g, '.*')}/?$`),
-      }));
-    return [...new Set(table.filter((entry) => entry.pattern.test(path)).map((entry) => entry.method))];
+    methods ??= [...new Set(app.routes.map((route) => route.method).filter((method) => method !== 'ALL'))];
+    const routed = methods.filter((method) => app.router.match(method, path)[0].some(([[, route]]) => route.method === method));
+    return (routed.includes('GET') ? [...routed, 'HEAD'] : routed).sort(byMethodOrder);
   };
+}
+
+function noRoute(c: Context, methodsFor: (path: string) => string[]): Problem {
+  const path = c.req.path;
+  const allowed = methodsFor(path);
+  if (allowed.length > 0) {
+    const methods = allowed.join(', ');
+    return new Problem(405, 'method_not_allowed', `${c.req.method} is not allowed here; use ${methods}.`, undefined, { Allow: methods });
+  }
+  const slashless = path.replace(/\/+$/, '');
+  const hint = slashless !== path && slashless !== '' && methodsFor(slashless).length > 0 ? ` Paths take no trailing slash: ${slashless}.` : '';
+  return new Problem(404, 'not_found', `No route for ${c.req.method} ${path}.${hint}`);
 }
 
 export function createApp(parts: AppParts): Hono<AppEnv> {
@@ -196,16 +212,7 @@ export function createApp(parts: AppParts): Hono<AppEnv> {
   app.get('/api/docs', Scalar({ url: '/api/docs/openapi.json', pageTitle: 'BookStore API reference' }));
 
   const methodsFor = allowedMethods(app);
-  app.notFound((c) => {
-    const allowed = methodsFor(c.req.path);
-    if (allowed.length > 0) {
-      return problemResponse(
-        c,
-        new Problem(405, 'method_not_allowed', `${c.req.method} is not allowed here; use ${allowed.join(', ')}.`, undefined, { Allow: allowed.join(', ') }),
-      );
-    }
-    return problemResponse(c, new Problem(404, 'not_found', `No route for ${c.req.method} ${c.req.path}.`));
-  });
+  app.notFound((c) => problemResponse(c, noRoute(c, methodsFor)));
 
   app.onError((error, c) => {
     const problem = toProblem(error);

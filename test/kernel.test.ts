@@ -125,7 +125,7 @@ describe.runIf(ready)('the HTTP kernel on MariaDB and Redis', () => {
     expect(missing.body.code).toBe('not_found');
     const wrongMethod = await request('PUT', '/api/catalog/books/1', { body: {} });
     expect(wrongMethod.status).toBe(405);
-    expect(wrongMethod.headers.get('allow')).toBe('GET, PATCH, DELETE');
+    expect(wrongMethod.headers.get('allow')).toBe('GET, HEAD, PATCH, DELETE');
     expect(wrongMethod.headers.get('content-type')).toMatch(/^application\/problem\+json/);
   });
 
