@@ -94,19 +94,33 @@ function accessLog(logger: Logger, metrics: Metrics): MiddlewareHandler<AppEnv> 
 
 const weakEtag = etag({ weak: true });
 
-/** Anonymous catalog reads are cacheable; anything personal is not. */
-export const anonymousEtag: MiddlewareHandler<AppEnv> = createMiddleware<AppEnv>(async (c, next) => {
-  c.header('Vary', 'Authorization, Cookie');
-  if (c.var.credentials) {
-    await next();
-    // An answer served from a cache comes with its validator; a personal answer carries none.
-    c.res.headers.delete('ETag');
+/**
+ * Validators for public reads: an ETag, and If-None-Match answered with 304 (weak comparison).
+ * Anonymous answers are cacheable; signed-in ones are not stored anywhere. A signed-in answer keeps
+ * its ETag only when it is `sameForEveryone` (a book, whose ETag is its version and what a seller
+ * sends back in If-Match); otherwise an answer served from a cache would carry a validator that a
+ * personal answer must not.
+ */
+export function readValidators(sameForEveryone: boolean): MiddlewareHandler<AppEnv> {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    c.header('Vary', 'Authorization, Cookie');
+    if (!c.var.credentials) {
+      await weakEtag(c, next);
+      c.res.headers.set('Cache-Control', 'no-cache');
+      return;
+    }
+    if (sameForEveryone) {
+      await weakEtag(c, next);
+    } else {
+      await next();
+      c.res.headers.delete('ETag');
+    }
     c.res.headers.set('Cache-Control', 'private, no-store');
-    return;
-  }
-  await weakEtag(c, next);
-  c.res.headers.set('Cache-Control', 'no-cache');
-});
+  });
+}
+
+/** Anonymous catalog reads are cacheable; anything personal is not. */
+export const anonymousEtag = readValidators(false);
 
 function toProblem(error: unknown): Problem | undefined {
   if (error instanceof Problem) return error;

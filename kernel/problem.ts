@@ -13,6 +13,7 @@ export type ProblemCode =
   | 'invalid_credentials'
   | 'rate_limited'
   | 'insufficient_stock'
+  | 'precondition_failed'
   | 'invalid_state'
   | 'idempotency_key_reused'
   | 'payload_too_large'
@@ -40,6 +41,7 @@ const TITLES: Record<number, string> = {
   404: 'Not Found',
   405: 'Method Not Allowed',
   409: 'Conflict',
+  412: 'Precondition Failed',
   413: 'Content Too Large',
   422: 'Unprocessable Content',
   429: 'Too Many Requests',

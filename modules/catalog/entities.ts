@@ -25,6 +25,12 @@ export const Book = defineEntity({
     updatedAt: p.datetime(3).onCreate(() => new Date()).onUpdate(() => new Date()),
     /** Deleted books leave the catalog but keep their row, so stock given back to them still lands. */
     deletedAt: p.datetime(3).nullable(),
+    /**
+     * Moves on every change to the row, stock taken or given back by orders included: the book's
+     * ETag, and what a conditional write (`where version = ?`) compares, so a seller's edit made
+     * from an old reading is refused instead of overwriting what happened since.
+     */
+    version: p.integer().default(1),
   }),
 });
 export type Book = InferEntity<typeof Book>;

@@ -50,6 +50,17 @@ export class CatalogReadCache {
     return this.remember(`answer ${key}`, true, async () => toAnswer(await read())) as Promise<CachedAnswer>;
   }
 
+  /**
+   * Like `answer`, for a resource that names its own validator (a book: its version). The ETag is
+   * kept with the very bytes read with it, so a version is never served with another's body.
+   */
+  tagged(key: string, read: () => Promise<{ value: object; etag: string }>): Promise<CachedAnswer> {
+    return this.remember(`answer ${key}`, true, async () => {
+      const { value, etag } = await read();
+      return { body: JSON.stringify(value), etag };
+    }) as Promise<CachedAnswer>;
+  }
+
   /** The answer for `key` if it is known, without reading anything. */
   peek(key: string): CachedAnswer | undefined {
     const value = this.fresh(`answer ${key}`)?.value;

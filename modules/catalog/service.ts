@@ -1,9 +1,10 @@
 import { dateFrom } from '../../kernel/database.js';
 import type { EntityManager } from '../../kernel/module.js';
-import { forbidden, notFound } from '../../kernel/problem.js';
+import { Problem, forbidden, notFound } from '../../kernel/problem.js';
 import { Book, BookWord } from './entities.js';
 import type { CatalogReadCache } from './read-cache.js';
 import type { BookListQuery, BookView, CreateBookInput, Sort, UpdateBookInput } from './schemas.js';
+import { preconditionFailed, type Precondition } from './versions.js';
 import { searchWords } from './words.js';
 
 export const CURRENCY = 'USD';
@@ -48,6 +49,20 @@ interface BookRecord {
   created_at: Date | string | number;
   updated_at: Date | string | number;
 }
+
+/** A book with the version its ETag names (detail answers and writes; listings do not need it). */
+interface VersionedRecord extends BookRecord {
+  version: number;
+}
+
+/** A book as one version of it: the answer, and what its ETag is made from. */
+export interface VersionedBook {
+  book: BookView;
+  version: number;
+}
+
+/** Every change a seller may make, with the fields they left out removed. */
+type BookChanges = { [Field in keyof UpdateBookInput]?: Exclude<UpdateBookInput[Field], undefined> };
 
 function fromRecord(row: BookRecord): BookView {
   return bookView({
@@ -119,22 +134,17 @@ export async function listBooks(em: EntityManager, cache: CatalogReadCache, quer
   return { items: rows.map(fromRecord), page: query.page, limit: query.limit, total };
 }
 
-/** One listed book, for reading. */
-export async function readBook(em: EntityManager, rawId: string): Promise<BookView> {
+const READ_ONE = `select ${BOOK_COLUMNS}, b.version from catalog_books b where b.id = ? and b.deleted_at is null`;
+
+/** One listed book, for reading, with its version (same query, one more column). */
+export async function readBook(em: EntityManager, rawId: string): Promise<VersionedBook> {
   const id = parseBookId(rawId);
-  const [row] = id === undefined ? [] : await em.getConnection().execute<BookRecord[]>(`select ${BOOK_COLUMNS} from catalog_books b where b.id = ? and b.deleted_at is null`, [id]);
+  const [row] = id === undefined ? [] : await em.getConnection().execute<VersionedRecord[]>(READ_ONE, [id]);
   if (!row) throw notFound('book');
-  return fromRecord(row);
+  return { book: fromRecord(row), version: Number(row.version) };
 }
 
-export async function findBook(em: EntityManager, rawId: string): Promise<Book> {
-  const id = parseBookId(rawId);
-  const book = id === undefined ? null : await em.findOne(Book, { id, deletedAt: null });
-  if (!book) throw notFound('book');
-  return book;
-}
-
-async function indexWords(em: EntityManager, book: Book) {
+async function indexWords(em: EntityManager, book: Pick<Book, 'id' | 'title' | 'author'>) {
   await em.nativeDelete(BookWord, { bookId: book.id });
   const words = searchWords(`${book.title} ${book.author}`);
   if (words.length) await em.insertMany(BookWord, words.map((word) => ({ word, bookId: book.id })));
@@ -142,37 +152,80 @@ async function indexWords(em: EntityManager, book: Book) {
 
 export async function createBook(em: EntityManager, sellerId: number, input: CreateBookInput): Promise<Book> {
   return em.transactional(async (tx) => {
-    const book = tx.create(Book, { ...input, description: input.description ?? '', isbn: input.isbn ?? null, sellerId });
+    const book = tx.create(Book, { ...input, description: input.description ?? '', isbn: input.isbn ?? null, sellerId, version: 1 });
     await tx.flush();
     await indexWords(tx, book);
     return book;
   });
 }
 
-/** Only the seller may change or remove a listing; everyone else learns it exists but gets 403. */
-async function ownBook(em: EntityManager, rawId: string, callerId: number): Promise<Book> {
-  const book = await findBook(em, rawId);
-  if (book.sellerId !== callerId) throw forbidden('Only the seller of this book may change it.');
-  return book;
+/**
+ * Only the seller may change or remove a listing; everyone else learns it exists but gets 403.
+ * Read as a plain row, never through the unit of work: a write that lost a race reads again, and
+ * must see the row as it is now, not as the identity map remembers it.
+ */
+async function ownBook(tx: EntityManager, rawId: string, callerId: number): Promise<VersionedRecord> {
+  const id = parseBookId(rawId);
+  const [row] = id === undefined ? [] : await tx.execute<VersionedRecord[]>(READ_ONE, [id]);
+  if (!row) throw notFound('book');
+  if (Number(row.seller_id) !== callerId) throw forbidden('Only the seller of this book may change it.');
+  return row;
 }
 
-export async function updateBook(em: EntityManager, rawId: string, callerId: number, input: UpdateBookInput): Promise<Book> {
-  return em.transactional(async (tx) => {
-    const book = await ownBook(tx, rawId, callerId);
-    const reindex = (input.title !== undefined && input.title !== book.title) || (input.author !== undefined && input.author !== book.author);
-    tx.assign(book, Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined)));
-    await tx.flush();
-    if (reindex) await indexWords(tx, book);
-    return book;
+/** Writes `changes` only if the book is still at the version read; false when something moved it first. */
+async function writeIfUnchanged(tx: EntityManager, book: VersionedRecord, changes: BookChanges & { updatedAt: Date; deletedAt?: Date }): Promise<boolean> {
+  const version = Number(book.version);
+  const written = await tx.nativeUpdate(Book, { id: book.id, version, deletedAt: null }, { ...changes, version: version + 1 });
+  return written === 1;
+}
+
+/** Orders take copies in one short statement each; a seller's write that loses to them this often is refused. */
+const MAX_WRITE_ATTEMPTS = 10;
+
+/**
+ * A seller's change to their book, judged against `If-Match` and written as one step with it: the
+ * write is `where version = <the version judged>`, so nothing that happened since (an order taking
+ * a copy) is overwritten. A write that lost that race reads the book again and judges `If-Match`
+ * again, now against the newer version, which a stale ETag no longer matches (412).
+ */
+async function changeOwnBook<T>(
+  em: EntityManager,
+  rawId: string,
+  callerId: number,
+  precondition: Precondition | undefined,
+  change: (tx: EntityManager, book: VersionedRecord) => Promise<T | undefined>,
+): Promise<T> {
+  for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
+    const done = await em.transactional(async (tx) => {
+      const book = await ownBook(tx, rawId, callerId);
+      if (precondition && !precondition.matches(Number(book.version))) throw preconditionFailed();
+      return change(tx, book);
+    });
+    if (done !== undefined) return done;
+  }
+  throw new Problem(503, 'service_unavailable', 'The book kept changing while this change was being saved; try again.', undefined, { 'Retry-After': '1' });
+}
+
+const definedFields = (input: UpdateBookInput): BookChanges =>
+  Object.fromEntries(Object.entries(input).filter(([, value]) => value !== undefined));
+
+export async function updateBook(em: EntityManager, rawId: string, callerId: number, input: UpdateBookInput, precondition?: Precondition): Promise<VersionedBook> {
+  const changes = definedFields(input);
+  return changeOwnBook(em, rawId, callerId, precondition, async (tx, book) => {
+    const updatedAt = new Date();
+    if (!(await writeIfUnchanged(tx, book, { ...changes, updatedAt }))) return undefined;
+    const changed = { ...fromRecord(book), ...changes, updatedAt: updatedAt.toISOString() };
+    if (changed.title !== book.title || changed.author !== book.author) await indexWords(tx, changed);
+    return { book: changed, version: Number(book.version) + 1 };
   });
 }
 
-export async function deleteBook(em: EntityManager, rawId: string, callerId: number): Promise<void> {
-  await em.transactional(async (tx) => {
-    const book = await ownBook(tx, rawId, callerId);
-    book.deletedAt = new Date();
-    await tx.flush();
+export async function deleteBook(em: EntityManager, rawId: string, callerId: number, precondition?: Precondition): Promise<void> {
+  await changeOwnBook(em, rawId, callerId, precondition, async (tx, book) => {
+    const now = new Date();
+    if (!(await writeIfUnchanged(tx, book, { deletedAt: now, updatedAt: now }))) return undefined;
     await tx.nativeDelete(BookWord, { bookId: book.id });
+    return true;
   });
 }
 

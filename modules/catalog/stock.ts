@@ -52,6 +52,7 @@ async function existing(em: EntityManager, orderId: string): Promise<ReservedIte
 /**
  * One statement for every line: `stock >= n` per book, never the buyer's own, never a deleted one.
  * The rows are matched by primary key in id order, so concurrent orders lock books in one order.
+ * Each book's version moves with its stock, so a seller's edit read before this is refused (412).
  */
 async function takeStock(tx: EntityManager, lines: Line[], buyerId: number | undefined): Promise<boolean> {
   const cases = lines.map(() => 'when ? then ?').join(' ');
@@ -59,7 +60,7 @@ async function takeStock(tx: EntityManager, lines: Line[], buyerId: number | und
   const pairs = lines.flatMap((l) => [l.bookId, l.quantity]);
   const notOwn = buyerId === undefined ? '' : 'and seller_id <> ?';
   const taken = await tx.execute<{ affectedRows: number }>(
-    `update catalog_books set stock = stock - case id ${cases} end
+    `update catalog_books set stock = stock - case id ${cases} end, version = version + 1
       where id in (${placeholders(lines.length)}) and deleted_at is null ${notOwn} and (${enough})`,
     [...pairs, ...lines.map((l) => l.bookId), ...(buyerId === undefined ? [] : [buyerId]), ...pairs],
     'run',
@@ -154,7 +155,8 @@ export async function releaseStock(em: EntityManager, orderId: string): Promise<
     for (const reservation of held) {
       const claimed = await tx.nativeUpdate(Reservation, { orderId, bookId: reservation.bookId, status: 'held' }, { status: 'released', releasedAt: new Date() });
       if (claimed !== 1) continue;
-      await tx.createQueryBuilder(Book).update({ stock: raw('stock + ?', [reservation.quantity]) }).where({ id: reservation.bookId }).execute('run');
+      // The version moves too: a seller's edit read before the copies came back is refused (412).
+      await tx.createQueryBuilder(Book).update({ stock: raw('stock + ?', [reservation.quantity]), version: raw('version + 1') }).where({ id: reservation.bookId }).execute('run');
       released += reservation.quantity;
     }
     return { released };
