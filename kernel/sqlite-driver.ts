@@ -1,6 +1,17 @@
 import { JsonProperty, Utils, type AnyEntity, type Configuration, type EntityData, type LoggingOptions, type Transaction } from '@mikro-orm/core';
 import { AbstractSqlDriver, BetterSqliteConnection, BetterSqlitePlatform, type Knex, type QueryResult } from '@mikro-orm/better-sqlite';
 
+/** The part of knex's client that hands out its one better-sqlite3 connection. */
+interface SqliteClient {
+  acquireConnection(): Promise<{ exec(sql: string): void }>;
+  releaseConnection(connection: unknown): Promise<void>;
+}
+
+/** A text of several statements with no values: schema changes. */
+function isScript(statement: BoundStatement): boolean {
+  return statement.bindings.length === 0 && /;\s*\S/.test(statement.sql);
+}
+
 /** A statement with a `?` for every value, and the values in order. */
 interface BoundStatement {
   sql: string;
@@ -42,6 +53,7 @@ export class BoundSqliteConnection extends BetterSqliteConnection {
     query = this.config.get('onQuery')(query, params);
     const statement = this.bind(query, params);
     const logged = this.config.getLogger().isEnabled('query-params', loggerContext) ? this.platform.formatQuery(query, params) : query;
+    if (isScript(statement)) return this.executeQuery(logged, () => this.runScript(statement.sql), { query, params, ...loggerContext }) as Promise<T>;
     return this.executeQuery(
       logged,
       async () => {
@@ -51,6 +63,30 @@ export class BoundSqliteConnection extends BetterSqliteConnection {
       },
       { query, params, ...loggerContext },
     );
+  }
+
+  /**
+   * MikroORM's schema update sends the statements of one change as one text (e.g. `pragma …;
+   * alter table …`), which better-sqlite3 refuses to prepare; it runs them with `exec`, as
+   * MikroORM itself does for SQL files. Only DDL comes this way: it never carries values.
+   */
+  private async runScript(sql: string): Promise<QueryResult> {
+    const knex = this.getKnex().client as unknown as SqliteClient;
+    const connection = await knex.acquireConnection();
+    try {
+      connection.exec(sql);
+    } finally {
+      await knex.releaseConnection(connection);
+    }
+    return { affectedRows: 0, insertId: 0 } as QueryResult;
+  }
+
+  /**
+   * knex rewrites a failed statement's message with its bindings, which fails on a bigint
+   * ("str.replace is not a function") and loses SQLite's own error: keep the error as it came.
+   */
+  override getKnexOptions(type: string): Knex.Config {
+    return { ...super.getKnexOptions(type), compileSqlOnError: false };
   }
 
   /** The statement's `?` and `??` placeholders, as MikroORM's formatQuery reads them, with values left as bindings. */
