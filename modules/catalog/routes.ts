@@ -1,14 +1,17 @@
 import { Hono, type Context } from 'hono';
+import { createMiddleware } from 'hono/factory';
 import { describeRoute } from 'hono-openapi';
 import * as v from 'valibot';
-import { anonymousEtag, type AppEnv } from '../../kernel/app.js';
+import { anonymousEtag, readValidators, type AppEnv } from '../../kernel/app.js';
 import { callerOf, signedIn } from '../../kernel/auth-context.js';
 import type { ModuleContext } from '../../kernel/module.js';
 import { jsonContent, pageOf, problemContent, signedInSecurity } from '../../kernel/openapi.js';
+import { Problem, notFound } from '../../kernel/problem.js';
 import { valid } from '../../kernel/validation.js';
 import { BookListQuery, BookSchema, CreateBookBody, MyBooksQuery, UpdateBookBody } from './schemas.js';
 import { type CachedAnswer, type CatalogChanges } from './read-cache.js';
 import * as catalog from './service.js';
+import { bookEtag, ifMatch } from './versions.js';
 
 const BookEnvelope = v.object({ book: BookSchema });
 const invalid = problemContent('Invalid request (validation_failed or malformed_json)');
@@ -16,6 +19,34 @@ const notSignedIn = problemContent('Not signed in (unauthorized)');
 const noSuchBook = problemContent('No such book, whatever the shape of the id (not_found)');
 const notTheSeller = problemContent('Only the book’s seller may do this (forbidden)');
 const bookId = { name: 'id', in: 'path' as const, required: true, schema: { type: 'string' as const } };
+
+/** A path id that cannot be a book's (not a whole number in range, a NUL…) is 404 before any query. */
+const knownBookId = createMiddleware<AppEnv>(async (c, next) => {
+  if (catalog.parseBookId(c.req.param('id') ?? '') === undefined) throw notFound('book');
+  await next();
+});
+const ifMatchHeader = {
+  name: 'If-Match',
+  in: 'header' as const,
+  required: false,
+  schema: { type: 'string' as const },
+  description:
+    'The book’s ETag as last read (`"v7"`), a list of them, or `*`. Send it when editing stock: if the book changed since (an order took a copy), the answer is 412 and nothing is written.',
+};
+const stale = problemContent('The book changed since the ETag in If-Match (precondition_failed); read it again');
+const etagHeader = { ETag: { description: 'The book’s version, `"v<n>"`: a strong validator for If-Match', schema: { type: 'string' as const } } };
+const withEtag = (response: ReturnType<typeof jsonContent>) => ({ ...response, headers: etagHeader });
+
+/** Books are the same for everyone, so signed-in sellers get the ETag they send back in If-Match. */
+const bookValidators = readValidators(true);
+
+/** Without a body the validator would see `{}`: say what is missing rather than judge nothing. */
+const bodyRequired = createMiddleware<AppEnv>(async (c, next) => {
+  const length = c.req.header('content-length');
+  const sent = length ? length !== '0' : c.req.header('transfer-encoding') !== undefined;
+  if (!sent) throw new Problem(400, 'malformed_json', 'This request needs a JSON body: an object with the fields to change.');
+  await next();
+});
 
 /** Sends an answer kept by the read cache as it is: no serialising, and its ETag already known. */
 function sendCached(c: Context<AppEnv>, answer: CachedAnswer) {
@@ -62,13 +93,19 @@ export function catalogRoutes(_ctx: ModuleContext, changes: CatalogChanges): Hon
     describeRoute({
       tags: ['catalog'],
       summary: 'One book',
+      description: 'Carries the book’s ETag, signed in or not, and honours If-None-Match with 304.',
       parameters: [bookId],
-      responses: { 200: jsonContent(BookEnvelope, 'The book'), 304: { description: 'Not modified' }, 404: noSuchBook },
+      responses: { 200: withEtag(jsonContent(BookEnvelope, 'The book')), 304: { description: 'Not modified' }, 404: noSuchBook },
     }),
-    anonymousEtag,
+    knownBookId,
+    bookValidators,
     async (c) => {
       const id = c.req.param('id');
-      return sendCached(c, await cache.answer(readKey(c), async () => ({ book: await catalog.readBook(c.get('em'), id) })));
+      const answer = await cache.tagged(readKey(c), async () => {
+        const { book, version } = await catalog.readBook(c.get('em'), id);
+        return { value: { book }, etag: bookEtag(version) };
+      });
+      return sendCached(c, answer);
     },
   );
 
@@ -78,14 +115,14 @@ export function catalogRoutes(_ctx: ModuleContext, changes: CatalogChanges): Hon
       tags: ['catalog'],
       summary: 'Sell a book; the caller becomes its seller',
       security: signedInSecurity,
-      responses: { 201: jsonContent(BookEnvelope, 'The new listing'), 400: invalid, 401: notSignedIn, 403: problemContent('Cookie request from another origin (forbidden)') },
+      responses: { 201: withEtag(jsonContent(BookEnvelope, 'The new listing')), 400: invalid, 401: notSignedIn, 403: problemContent('Cookie request from another origin (forbidden)') },
     }),
     signedIn,
     valid('json', CreateBookBody),
     async (c) => {
       const book = await catalog.createBook(c.var.em, callerOf(c).id, c.req.valid('json'));
       await changes.announce('listing');
-      return c.json({ book: catalog.bookView(book) }, 201);
+      return c.json({ book: catalog.bookView(book) }, 201, { ETag: bookEtag(book.version) });
     },
   );
 
@@ -93,17 +130,28 @@ export function catalogRoutes(_ctx: ModuleContext, changes: CatalogChanges): Hon
     '/books/:id',
     describeRoute({
       tags: ['catalog'],
-      summary: 'Change a listing (any subset of the create fields)',
+      summary: 'Change a listing (a JSON object with at least one of the create fields)',
+      description: 'Send If-Match with the ETag read before, above all when changing stock: orders take copies meanwhile, and a stale ETag answers 412 instead of overwriting them.',
       security: signedInSecurity,
-      parameters: [bookId],
-      responses: { 200: jsonContent(BookEnvelope, 'The changed listing'), 400: invalid, 401: notSignedIn, 403: notTheSeller, 404: noSuchBook },
+      parameters: [bookId, ifMatchHeader],
+      responses: {
+        200: withEtag(jsonContent(BookEnvelope, 'The changed listing')),
+        400: problemContent('Invalid request: no body (malformed_json), not an object naming at least one known field, or a malformed If-Match (validation_failed)'),
+        401: notSignedIn,
+        403: notTheSeller,
+        404: noSuchBook,
+        412: stale,
+      },
     }),
     signedIn,
+    knownBookId,
+    bodyRequired,
     valid('json', UpdateBookBody),
     async (c) => {
-      const book = await catalog.updateBook(c.var.em, c.req.param('id'), callerOf(c).id, c.req.valid('json'));
+      const precondition = ifMatch(c.req.header('if-match'));
+      const saved = await catalog.updateBook(c.var.em, c.req.param('id'), callerOf(c).id, c.req.valid('json'), precondition);
       await changes.announce('listing');
-      return c.json({ book: catalog.bookView(book) });
+      return c.json({ book: saved.book }, 200, { ETag: bookEtag(saved.version) });
     },
   );
 
@@ -113,12 +161,21 @@ export function catalogRoutes(_ctx: ModuleContext, changes: CatalogChanges): Hon
       tags: ['catalog'],
       summary: 'Take a listing out of the catalog',
       security: signedInSecurity,
-      parameters: [bookId],
-      responses: { 204: { description: 'Removed; orders keep their own snapshot' }, 401: notSignedIn, 403: notTheSeller, 404: noSuchBook },
+      parameters: [bookId, ifMatchHeader],
+      responses: {
+        204: { description: 'Removed; orders keep their own snapshot' },
+        400: problemContent('Malformed If-Match (validation_failed)'),
+        401: notSignedIn,
+        403: notTheSeller,
+        404: noSuchBook,
+        412: stale,
+      },
     }),
     signedIn,
+    knownBookId,
     async (c) => {
-      await catalog.deleteBook(c.var.em, c.req.param('id'), callerOf(c).id);
+      const precondition = ifMatch(c.req.header('if-match'));
+      await catalog.deleteBook(c.var.em, c.req.param('id'), callerOf(c).id, precondition);
       await changes.announce('listing');
       return c.body(null, 204);
     },
@@ -129,6 +186,7 @@ export function catalogRoutes(_ctx: ModuleContext, changes: CatalogChanges): Hon
     describeRoute({
       tags: ['catalog'],
       summary: 'The caller’s own listings, newest first',
+      description: 'Items carry no ETag: to edit one with If-Match, GET /books/{id} first.',
       security: signedInSecurity,
       responses: { 200: jsonContent(pageOf(BookSchema), 'A page of the caller’s books'), 400: invalid, 401: notSignedIn },
     }),

@@ -1,15 +1,16 @@
 import * as v from 'valibot';
-import { pageQuery, queryBoolean } from '../../kernel/validation.js';
+import { pageQuery, plainText, queryBoolean } from '../../kernel/validation.js';
 import { MAX_SEARCH_WORDS, searchWords } from './words.js';
 
 const ONLY_DOCUMENTED_FIELDS = 'unknown field; only the documented fields are accepted';
 const MAX_CENTS = 100_000_000;
 
-const title = v.pipe(v.string('must be a string'), v.trim(), v.minLength(1, 'must be 1-300 characters'), v.maxLength(300, 'must be 1-300 characters'));
-const author = v.pipe(v.string('must be a string'), v.trim(), v.minLength(1, 'must be 1-200 characters'), v.maxLength(200, 'must be 1-200 characters'));
-const description = v.pipe(v.string('must be a string'), v.maxLength(5000, 'must be at most 5000 characters'));
+const title = v.pipe(v.string('must be a string'), plainText(), v.trim(), v.minLength(1, 'must be 1-300 characters'), v.maxLength(300, 'must be 1-300 characters'));
+const author = v.pipe(v.string('must be a string'), plainText(), v.trim(), v.minLength(1, 'must be 1-200 characters'), v.maxLength(200, 'must be 1-200 characters'));
+const description = v.pipe(v.string('must be a string'), plainText({ multiline: true }), v.maxLength(5000, 'must be at most 5000 characters'));
 const isbn = v.pipe(
   v.string('must be a string'),
+  plainText(),
   v.trim(),
   v.regex(/^(97[89][- ]?)?\d{1,5}[- ]?\d{1,7}[- ]?\d{1,7}[- ]?[\dX]$/i, 'must be an ISBN-10 or ISBN-13'),
   v.maxLength(17, 'must be an ISBN-10 or ISBN-13'),
@@ -28,16 +29,25 @@ export const CreateBookBody = v.strictObject(
 );
 export type CreateBookInput = v.InferOutput<typeof CreateBookBody>;
 
-export const UpdateBookBody = v.strictObject(
-  {
-    title: v.optional(title),
-    author: v.optional(author),
-    description: v.optional(description),
-    isbn: v.optional(v.nullable(isbn)),
-    priceCents: v.optional(priceCents),
-    stock: v.optional(stock),
-  },
-  ONLY_DOCUMENTED_FIELDS,
+const CHANGEABLE = 'title, author, description, isbn, priceCents or stock';
+
+/**
+ * A JSON object naming at least one field: an empty patch is a client's mistake, not a change. An
+ * array passes valibot's object check with no keys, so `[]` is caught by the same rule as `{}`.
+ */
+export const UpdateBookBody = v.pipe(
+  v.strictObject(
+    {
+      title: v.optional(title),
+      author: v.optional(author),
+      description: v.optional(description),
+      isbn: v.optional(v.nullable(isbn)),
+      priceCents: v.optional(priceCents),
+      stock: v.optional(stock),
+    },
+    (issue) => (issue.expected === 'never' ? ONLY_DOCUMENTED_FIELDS : `must be a JSON object with the fields to change: ${CHANGEABLE}`),
+  ),
+  v.minEntries(1, `must name at least one field to change: ${CHANGEABLE}`),
 );
 export type UpdateBookInput = v.InferOutput<typeof UpdateBookBody>;
 
@@ -52,12 +62,13 @@ export const BookListQuery = v.object({
   q: v.optional(
     v.pipe(
       v.string(),
+      plainText(),
       v.trim(),
       v.maxLength(200, 'must be at most 200 characters'),
       v.check((q) => searchWords(q).length <= MAX_SEARCH_WORDS, `must have at most ${MAX_SEARCH_WORDS} words`),
     ),
   ),
-  author: v.optional(v.pipe(v.string(), v.trim(), v.maxLength(200, 'must be at most 200 characters'))),
+  author: v.optional(v.pipe(v.string(), plainText(), v.trim(), v.maxLength(200, 'must be at most 200 characters'))),
   minPriceCents: centsQuery,
   maxPriceCents: centsQuery,
   inStock: queryBoolean,
