@@ -1,5 +1,5 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec';
-import type { MiddlewareHandler, ValidationTargets } from 'hono';
+import type { Context, MiddlewareHandler, ValidationTargets } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { validator } from 'hono-openapi';
 import * as v from 'valibot';
@@ -25,11 +25,15 @@ export function valid<Schema extends StandardSchemaV1, Target extends keyof Vali
 
 const JSON_TYPE = /^application\/([\w.-]+\+)?json\s*(;|$)/i;
 
+/** Whether the request comes with a body, as its headers announce it (before anything reads it). */
+export function carriesBody(c: Context): boolean {
+  const length = c.req.header('content-length');
+  return length ? length !== '0' : c.req.header('transfer-encoding') !== undefined;
+}
+
 /** Requests that carry a body must say it is JSON, so that nothing is silently read as `{}`. */
 export const requireJsonBody: MiddlewareHandler = createMiddleware(async (c, next) => {
-  const length = c.req.header('content-length');
-  const hasBody = length ? length !== '0' : c.req.header('transfer-encoding') !== undefined;
-  if (['POST', 'PUT', 'PATCH'].includes(c.req.method) && hasBody && !JSON_TYPE.test(c.req.header('content-type') ?? '')) {
+  if (['POST', 'PUT', 'PATCH'].includes(c.req.method) && carriesBody(c) && !JSON_TYPE.test(c.req.header('content-type') ?? '')) {
     throw new Problem(400, 'malformed_json', 'The request body must be JSON sent with Content-Type: application/json.');
   }
   await next();
@@ -44,6 +48,7 @@ const CONTROL_BUT_LINES = /\r(?!\n)|(?![\t\n\r])\p{Cc}/u;
  * is read as one code point, so this is `!isWellFormed()`, which the ES2023 lib does not declare.
  */
 const LONE_SURROGATE = /\p{Surrogate}/u;
+const NOT_WELL_FORMED = 'must be well-formed Unicode text';
 
 /**
  * Text a person typed: well-formed Unicode, without control characters except, where `multiline`,
@@ -55,10 +60,16 @@ export function plainText({ multiline = false }: { multiline?: boolean } = {}) {
   const controlMessage = multiline ? 'must not contain control characters other than tabs and line breaks' : 'must not contain control characters';
   return v.rawCheck<string>(({ dataset, addIssue }) => {
     if (!dataset.typed) return;
-    if (LONE_SURROGATE.test(dataset.value)) addIssue({ message: 'must be well-formed Unicode text' });
+    if (LONE_SURROGATE.test(dataset.value)) addIssue({ message: NOT_WELL_FORMED });
     if (control.test(dataset.value)) addIssue({ message: controlMessage });
   });
 }
+
+/**
+ * Well-formed Unicode, for text that may hold any character but must mean one thing: a password
+ * with a lone surrogate would be hashed as U+FFFD, so two different passwords would be the same.
+ */
+export const wellFormed = () => v.check((text: string) => !LONE_SURROGATE.test(text), NOT_WELL_FORMED);
 
 /** Query-string helpers: every value arrives as text. */
 export const queryInt = (min: number, max: number, fallback: number) =>

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { concurrencyLimit, hashPassword, verifyPassword } from './password.js';
+import { Passwords } from './passwords.js';
 
 describe('password hashing', () => {
   it('stores Argon2id with the OWASP parameters and verifies only the right password', async () => {
@@ -7,7 +8,12 @@ describe('password hashing', () => {
     expect(stored).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
     expect(await verifyPassword(stored, 'correct horse battery')).toBe(true);
     expect(await verifyPassword(stored, 'wrong horse battery')).toBe(false);
-    expect(await verifyPassword(null, 'anything')).toBe(false);
+  });
+
+  it('an account without a password matches nothing, not even the decoy it is checked against', async () => {
+    const passwords = await Passwords.load();
+    expect(await passwords.verify(null, 'anything')).toBe(false);
+    expect(await passwords.verify('', '')).toBe(false);
   });
 
   it('runs at most `max` pieces of work at once, and every one of them, a failing one included', async () => {

@@ -37,15 +37,14 @@ export function hashPassword(password: string): Promise<string> {
   return argon2(() => hash(password, ARGON2ID));
 }
 
-/**
- * What an unknown email (or a demo seller without a password) is verified against, so that its
- * failure costs the same Argon2id work as a wrong password: a real hash with the same parameters, of
- * a random secret, made once when the module loads rather than on the first unknown email.
- */
-const DECOY_HASH: Promise<string> = hash(randomBytes(32).toString('base64'), ARGON2ID);
+export function verifyPassword(storedHash: string, password: string): Promise<boolean> {
+  return argon2(() => verify(storedHash, password)).catch(() => false);
+}
 
-export async function verifyPassword(storedHash: string | null | undefined, password: string): Promise<boolean> {
-  const against = storedHash || (await DECOY_HASH);
-  const matches = await argon2(() => verify(against, password)).catch(() => false);
-  return matches && Boolean(storedHash);
+/**
+ * A real hash with the same parameters, of a random secret nobody knows: what an unknown email is
+ * verified against, so that its failure costs the same Argon2id work as a wrong password.
+ */
+export function decoyHash(): Promise<string> {
+  return hashPassword(randomBytes(32).toString('base64'));
 }

@@ -15,6 +15,7 @@ describeOnEachBackend('choosing a password', (store) => {
     ['the email itself, in capitals', (email: string) => email.toUpperCase(), /email address or your name/],
     ['the part of the email before the @', (email: string) => email.split('@')[0]!, /email address or your name/],
     ['the name, in another case', () => 'ANN PASSWORDSON', /email address or your name/],
+    ['text with a lone surrogate, which would be hashed as U+FFFD', () => 'a long \ud800 password', /well-formed Unicode/],
   ])('refuses %s with 400 validation_failed on password, and creates nothing', async (_label, choose, why) => {
     const { request, sql } = store();
     const email = uniqueEmail('chooser');

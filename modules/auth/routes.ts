@@ -7,7 +7,7 @@ import type { ModuleContext } from '../../kernel/module.js';
 import { jsonContent, pageOf, problemContent, signedInSecurity } from '../../kernel/openapi.js';
 import { clientAddress } from '../../kernel/request.js';
 import { pageQuery, valid } from '../../kernel/validation.js';
-import { PasswordPolicy } from './password-policy.js';
+import { Passwords } from './passwords.js';
 import { LoginBody, RegisterBody, UserSchema } from './schemas.js';
 import * as auth from './service.js';
 
@@ -18,7 +18,7 @@ const foreignOrigin = problemContent('Sent with the Origin of another site (forb
 
 export function authRoutes(ctx: ModuleContext): Hono<AppEnv> {
   const { config, rateLimiter } = ctx;
-  const passwordPolicy = PasswordPolicy.load();
+  const passwords = Passwords.load();
   const app = new Hono<AppEnv>();
 
   app.post(
@@ -39,7 +39,7 @@ export function authRoutes(ctx: ModuleContext): Hono<AppEnv> {
     fromOwnOrigin(config),
     valid('json', RegisterBody),
     async (c) => {
-      const user = await auth.register(c.var.em, rateLimiter, await passwordPolicy, c.req.valid('json'), clientAddress(c, config.trustProxy));
+      const user = await auth.register(c.var.em, rateLimiter, await passwords, c.req.valid('json'), clientAddress(c, config.trustProxy));
       return c.json({ user }, 201);
     },
   );
@@ -62,7 +62,7 @@ export function authRoutes(ctx: ModuleContext): Hono<AppEnv> {
     fromOwnOrigin(config),
     valid('json', LoginBody),
     async (c) => {
-      const session = await auth.login(c.var.em, rateLimiter, c.req.valid('json'), clientAddress(c, config.trustProxy));
+      const session = await auth.login(c.var.em, rateLimiter, await passwords, c.req.valid('json'), clientAddress(c, config.trustProxy));
       writeSessionCookie(c, config, session.token, session.expiresAt);
       return c.json({ token: session.token, expiresAt: session.expiresAt.toISOString(), user: session.user });
     },

@@ -6,7 +6,7 @@ import { Problem } from '../../kernel/problem.js';
 import type { RateLimiter, RateLimitRule } from '../../kernel/rate-limit.js';
 import { Session, User } from './entities.js';
 import { hashPassword, verifyPassword } from './password.js';
-import type { PasswordPolicy } from './password-policy.js';
+import type { Passwords } from './passwords.js';
 import { SESSION_LIFETIME_MS, SESSION_RENEW_AFTER_MS, newSessionToken, parseSessionToken, secretMatches } from './sessions.js';
 
 const FIFTEEN_MINUTES = 15 * 60 * 1000;
@@ -23,7 +23,7 @@ export function publicUser(user: User): Caller {
 export async function register(
   em: EntityManager,
   limiter: RateLimiter,
-  passwords: PasswordPolicy,
+  passwords: Passwords,
   input: { name: string; email: string; password: string },
   address: string,
 ): Promise<Caller> {
@@ -61,6 +61,7 @@ const emailTaken = () => new Problem(409, 'email_taken', 'An account with this e
 export async function login(
   em: EntityManager,
   limiter: RateLimiter,
+  passwords: Passwords,
   input: { email: string; password: string },
   address: string,
 ): Promise<{ token: string; expiresAt: Date; user: Caller }> {
@@ -68,7 +69,7 @@ export async function login(
   await takePasswordCheck(limiter, email, address);
   const user = await em.findOne(User, { email });
   // Verified whether or not the email is known (a decoy hash stands in), so both failures take as long.
-  const verified = await verifyPassword(user?.passwordHash, input.password);
+  const verified = await passwords.verify(user?.passwordHash, input.password);
   if (!user || !verified) throw new Problem(401, 'invalid_credentials', 'The email or password is wrong.');
   // Only failures accumulate: the owner signing in clears the email's count and the address's point.
   await Promise.all([limiter.reset(PASSWORD_CHECKS_PER_EMAIL, email), limiter.giveBack(PASSWORD_CHECKS_PER_ADDRESS, address)]);
@@ -136,7 +137,7 @@ export async function ensureAdmin(em: EntityManager, email: string, password: st
     em.create(User, { name: 'Administrator', email, passwordHash: await hashPassword(password), role: 'admin' });
   } else {
     admin.role = 'admin';
-    if (!(await verifyPassword(admin.passwordHash, password))) admin.passwordHash = await hashPassword(password);
+    if (!admin.passwordHash || !(await verifyPassword(admin.passwordHash, password))) admin.passwordHash = await hashPassword(password);
   }
   await em.flush();
 }
