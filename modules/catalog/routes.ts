@@ -7,7 +7,7 @@ import { callerOf, signedIn } from '../../kernel/auth-context.js';
 import type { ModuleContext } from '../../kernel/module.js';
 import { jsonContent, pageOf, problemContent, signedInSecurity } from '../../kernel/openapi.js';
 import { Problem, notFound } from '../../kernel/problem.js';
-import { valid } from '../../kernel/validation.js';
+import { carriesBody, valid } from '../../kernel/validation.js';
 import { BookListQuery, BookSchema, CreateBookBody, MyBooksQuery, UpdateBookBody } from './schemas.js';
 import { type CachedAnswer, type CatalogChanges } from './read-cache.js';
 import * as catalog from './service.js';
@@ -42,9 +42,7 @@ const bookValidators = readValidators(true);
 
 /** Without a body the validator would see `{}`: say what is missing rather than judge nothing. */
 const bodyRequired = createMiddleware<AppEnv>(async (c, next) => {
-  const length = c.req.header('content-length');
-  const sent = length ? length !== '0' : c.req.header('transfer-encoding') !== undefined;
-  if (!sent) throw new Problem(400, 'malformed_json', 'This request needs a JSON body: an object with the fields to change.');
+  if (!carriesBody(c)) throw new Problem(400, 'malformed_json', 'This request needs a JSON body: an object with the fields to change.');
   await next();
 });
 
