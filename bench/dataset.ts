@@ -209,7 +209,7 @@ export async function resetRunState(dataset: Dataset): Promise<void> {
     const [present] = await db.query<Rows>('select table_name as name from information_schema.tables where table_schema = database()');
     const names = new Set(present.map((row) => String(row.name)));
     for (const table of RUN_STATE_TABLES) if (names.has(table)) await db.query(`delete from \`${table}\``);
-    await db.query('update catalog_books set stock = ? where id in (?)', [BENCH_STOCK, dataset.benchBookIds]);
+    await db.query('update catalog_books set stock = ?, version = version + 1 where id in (?)', [BENCH_STOCK, dataset.benchBookIds]);
   } finally {
     await db.end();
   }

@@ -30,5 +30,5 @@ export function listQueries(q: string, page: number, limit: number): { page: Que
 }
 
 export function detailQuery(id: number): Query {
-  return { sql: `select ${BOOK_COLUMNS} from catalog_books b where b.id = ? and b.deleted_at is null`, params: [id] };
+  return { sql: `select ${BOOK_COLUMNS}, b.version from catalog_books b where b.id = ? and b.deleted_at is null`, params: [id] };
 }
