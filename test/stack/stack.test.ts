@@ -172,9 +172,11 @@ describe.runIf(ready)('the stack on loopback: stack.yml as processes behind NGIN
     expect(traced.headers['x-request-id']).toBe('stack-test-trace-1');
     const fresh = await api('GET', '/api/catalog/books?limit=1', { headers: { 'x-request-id': 'not valid!' } });
     expect(fresh.headers['x-request-id']).toMatch(/^[0-9a-f]{32}$/);
-    const catalogLogs = stack.replicas.get('catalog')!.flatMap((replica) => replica.logLines());
-    expect(catalogLogs.some((line) => line.requestId === 'stack-test-trace-1')).toBe(true);
-    expect(catalogLogs.some((line) => line.requestId === fresh.headers['x-request-id'])).toBe(true);
+    // A replica logs a request just after answering it: give the last log lines a moment to arrive.
+    const logged = (requestId: unknown) => stack.replicas.get('catalog')!.some((replica) => replica.logLines().some((line) => line.requestId === requestId));
+    for (let waited = 0; waited < 3000 && !(logged('stack-test-trace-1') && logged(fresh.headers['x-request-id'])); waited += 50) await sleep(50);
+    expect(logged('stack-test-trace-1')).toBe(true);
+    expect(logged(fresh.headers['x-request-id'])).toBe(true);
     const edgeLog = stack.accessLog().find((line) => line.requestId === 'stack-test-trace-1');
     expect(edgeLog).toMatchObject({ method: 'GET', uri: '/api/catalog/books?limit=1', status: 200, tls: 'TLSv1.3' });
     expect(String(edgeLog?.upstream)).toMatch(/^127\.0\.0\.1:\d+$/);
