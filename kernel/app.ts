@@ -69,6 +69,8 @@ export interface AppParts {
   modules: MountedModule[];
   sessionResolver: () => SessionResolver;
   sessionCache: SessionCache | undefined;
+  /** True once the process is shutting down: it still answers, but is no longer ready. */
+  draining: () => boolean;
 }
 
 /** The label for metrics and logs: the matched route pattern, never the raw path (ids would explode it). */
@@ -194,6 +196,7 @@ export function createApp(parts: AppParts): Hono<AppEnv> {
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
+    if (parts.draining()) return c.json({ status: 'draining' }, 503);
     const checks: Record<string, 'ok' | 'down'> = { database: (await databaseAnswers(db)) ? 'ok' : 'down' };
     if (redis) checks.redis = await redis.ping().then(() => 'ok' as const, () => 'down' as const);
     const ready = Object.values(checks).every((state) => state === 'ok');

@@ -99,6 +99,10 @@ const EnvSchema = v.object({
   DELIVERY_SHIP_DELAY_MS: milliseconds(5000),
   DELIVERY_TRANSIT_DELAY_MS: milliseconds(5000),
   SHUTDOWN_TIMEOUT_MS: milliseconds(10000),
+  SHUTDOWN_DRAIN_MS: v.optional(
+    v.pipe(v.string(), v.trim(), v.regex(/^\d+$/, 'must be a whole number of milliseconds, 0 to 120000'), v.transform(Number), v.maxValue(120_000, 'must be at most 120000 (2 minutes)')),
+    '0',
+  ),
   WORKER_CONCURRENCY: v.optional(
     v.pipe(v.string(), v.regex(/^\d+$/, 'must be a whole number from 1 to 100'), v.transform(Number), v.minValue(1, 'must be a whole number from 1 to 100'), v.maxValue(100, 'must be a whole number from 1 to 100')),
     '5',
@@ -126,6 +130,11 @@ export interface Config {
   migrate: boolean;
   delays: { paymentMs: number; shipMs: number; transitMs: number };
   shutdownTimeoutMs: number;
+  /**
+   * After SIGTERM, how long the process keeps answering as usual (readiness says 503, answers close
+   * their connection) before it stops accepting: callers that still hold its address stop using it.
+   */
+  shutdownDrainMs: number;
   /** Jobs one worker process runs at once, per queue. */
   workerConcurrency: number;
   /** How long a job stays claimed without a heartbeat before another worker takes it over. */
@@ -240,6 +249,7 @@ export function loadConfig(
     migrate: e.BOOKSTORE_MIGRATE,
     delays: { paymentMs: e.PAYMENT_DELAY_MS, shipMs: e.DELIVERY_SHIP_DELAY_MS, transitMs: e.DELIVERY_TRANSIT_DELAY_MS },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    shutdownDrainMs: e.SHUTDOWN_DRAIN_MS,
     workerConcurrency: e.WORKER_CONCURRENCY,
     jobLockMs: e.JOB_LOCK_MS,
     catalogCacheBytes: e.CATALOG_CACHE_MB * 1024 * 1024,

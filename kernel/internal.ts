@@ -7,6 +7,10 @@ import { Problem, type ProblemDocument } from './problem.js';
  * A module's internal API: named operations that take one JSON value and answer one.
  * Other modules call it through `Services.api()`: a direct call when the owner runs in the same
  * process, `POST /internal/<module>/<operation>` with the service token when it does not.
+ *
+ * Every operation must be safe to repeat with the same input (a read, or a write keyed by its input
+ * that a second time finds done): a call whose connection broke before an answer came is sent once
+ * more, and the first one may have been carried out.
  */
 export type InternalApi = object;
 type Operation = (input: unknown) => Promise<unknown>;
@@ -41,6 +45,23 @@ export function internalRoutes(api: InternalApi, operations: readonly string[], 
   return app;
 }
 
+/**
+ * Failures before any answer came, which another connection may not meet: refused (the task is
+ * gone or not listening yet), reset or closed under the request (a task stopping, a keep-alive
+ * connection closed just as it was reused), no route to a task that has left. A timeout is not among
+ * them: the call may still be running, and waiting again would double the wait.
+ */
+const CONNECTION_FAILURES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED']);
+
+function connectionFailed(error: unknown): boolean {
+  const cause = error instanceof Error ? error.cause : undefined;
+  const code = cause instanceof Error && 'code' in cause ? cause.code : undefined;
+  return typeof code === 'string' && CONNECTION_FAILURES.has(code);
+}
+
+/** A short pause before the one retry, so it does not land on the same closing connection. */
+const RETRY_DELAY_MS = 50;
+
 /** Calls another process's internal API over HTTP. */
 export class InternalClient {
   constructor(
@@ -51,20 +72,26 @@ export class InternalClient {
   ) {}
 
   async call(operation: string, input: unknown): Promise<unknown> {
-    let response: Response;
-    try {
-      response = await fetch(`${this.baseUrl}/internal/${this.module}/${operation}`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', [INTERNAL_TOKEN_HEADER]: this.token },
-        body: JSON.stringify(input),
-        signal: AbortSignal.timeout(this.timeoutMs),
+    const response = await this.send(operation, input).catch(async (error: unknown) => {
+      // Once, on a new connection (and a new DNS lookup): operations are safe to repeat (above).
+      if (!connectionFailed(error)) throw this.unavailable();
+      await new Promise((done) => setTimeout(done, RETRY_DELAY_MS));
+      return this.send(operation, input).catch(() => {
+        throw this.unavailable();
       });
-    } catch {
-      throw this.unavailable();
-    }
+    });
     if (response.ok) return ((await response.json()) as { result: unknown }).result;
     if (response.status >= 500 || response.status === 401) throw this.unavailable();
     throw Problem.fromDocument((await response.json()) as ProblemDocument);
+  }
+
+  private send(operation: string, input: unknown): Promise<Response> {
+    return fetch(`${this.baseUrl}/internal/${this.module}/${operation}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', [INTERNAL_TOKEN_HEADER]: this.token },
+      body: JSON.stringify(input),
+      signal: AbortSignal.timeout(this.timeoutMs),
+    });
   }
 
   private unavailable() {

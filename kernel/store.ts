@@ -29,6 +29,7 @@ export interface RunningStore {
  */
 export async function startStore(config: Config, modules: BookstoreModule[], logger: Logger = createLogger(config.logLevel)): Promise<RunningStore> {
   const running = modules.filter((m) => config.modules.includes(m.name));
+  const lifecycle: Lifecycle = { draining: false };
   const db = await openDatabase(config, running, logger);
   let redis: Redis | undefined;
   let jobs: JobQueues | undefined;
@@ -84,8 +85,9 @@ export async function startStore(config: Config, modules: BookstoreModule[], log
       // A worker-only process has no auth module to ask: every caller there is anonymous.
       sessionCache: sessions,
       sessionResolver: () => (services.reachable('auth') ? services.api<SessionResolver>('auth', ['resolveSession']) : { resolveSession: async () => null }),
+      draining: () => lifecycle.draining,
     });
-    const server = await listen(app.fetch, config.port);
+    const server = await listen(app.fetch, config.port, lifecycle);
     const port = (server.address() as AddressInfo).port;
     logger.info({ port, modules: config.modules, database: config.database.kind }, 'bookstore listening');
 
@@ -94,6 +96,7 @@ export async function startStore(config: Config, modules: BookstoreModule[], log
       port,
       context,
       close: async () => {
+        await drain(lifecycle, config.shutdownDrainMs, logger);
         await closeServer(server, config.shutdownTimeoutMs, logger);
         for (const stop of stoppers.reverse()) await stop();
         await queues.close();
@@ -122,10 +125,29 @@ function sessionCacheFor(config: Config, redis: Redis | undefined, logger: Logge
   return config.modules.includes('auth') ? new SessionCache(undefined) : undefined;
 }
 
-function listen(fetch: (request: Request) => Response | Promise<Response>, port: number): Promise<Server> {
+interface Lifecycle {
+  draining: boolean;
+}
+
+/**
+ * Keeps answering for `drainMs` while callers forget this process: Swarm has taken its address out
+ * of DNS, but NGINX may still use a cached answer and other services hold keep-alive connections
+ * to it. Meanwhile readiness says 503 and every answer closes its connection, so each caller's next
+ * request opens a new one to a task that stays. A drain longer than Node's 5 s keep-alive timeout
+ * also leaves no idle connection for the close that follows to cut under a caller's request.
+ */
+async function drain(lifecycle: Lifecycle, drainMs: number, logger: Logger): Promise<void> {
+  lifecycle.draining = true;
+  if (drainMs === 0) return;
+  logger.info({ drainMs }, 'draining: answering as usual until callers stop sending requests here');
+  await new Promise((done) => setTimeout(done, drainMs));
+}
+
+function listen(fetch: (request: Request) => Response | Promise<Response>, port: number, lifecycle: Lifecycle): Promise<Server> {
   const respond = getRequestListener(fetch);
   const server = createServer((request, response) => {
     for (const [name, value] of SECURITY_HEADERS) response.setHeader(name, value);
+    if (lifecycle.draining) response.setHeader('Connection', 'close');
     // The API reference page loads its script and styles; it is the one page without this policy.
     if (!request.url?.startsWith('/api/docs')) response.setHeader('Content-Security-Policy', API_CONTENT_SECURITY_POLICY);
     void respond(request, response);

@@ -2,11 +2,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../kernel/config.js';
+import { InternalClient } from '../kernel/internal.js';
 import { AVAILABLE, NEEDS } from '../kernel/registry.js';
 import type { RunningStore } from '../kernel/store.js';
-import { apiClient, servicesAvailable, signUp, startIsolatedStore, startTestStore, type ApiRequest, type IsolatedStore, type TestDatabase } from './harness.js';
+import { apiClient, freePort, servicesAvailable, signUp, startIsolatedStore, startTestStore, type ApiRequest, type IsolatedStore, type TestDatabase } from './harness.js';
 
 function configProblems(env: Record<string, string>): string[] {
   try {
@@ -29,7 +33,11 @@ describe('configuration', () => {
       publicUrl: undefined,
       seedDemo: false,
       migrate: true,
+      shutdownTimeoutMs: 10_000,
+      shutdownDrainMs: 0,
     });
+    expect(configProblems({ SHUTDOWN_DRAIN_MS: '6s' })[0]).toMatch(/^SHUTDOWN_DRAIN_MS: must be a whole number of milliseconds/);
+    expect(configProblems({ SHUTDOWN_DRAIN_MS: '600000' })[0]).toMatch(/^SHUTDOWN_DRAIN_MS: must be at most 120000/);
   });
 
   it('reports every bad variable at once, one line each, never echoing secrets', () => {
@@ -224,6 +232,21 @@ describe.runIf(ready)('the HTTP kernel on MariaDB and Redis', () => {
     expect(configProblems({ DATABASE_URL: `${db.url}?ssl=maybe` })[0]).toMatch(/^DATABASE_URL: ssl must be true or a JSON object/);
   });
 
+  it('drains on close: answers as usual for SHUTDOWN_DRAIN_MS with /readyz 503 and Connection: close, then stops accepting', async () => {
+    const draining = await startTestStore({ DATABASE_URL: db.url, BOOKSTORE_MODULES: 'catalog,auth', BOOKSTORE_MIGRATE: 'false', SHUTDOWN_DRAIN_MS: '800' });
+    const started = Date.now();
+    const closed = draining.close().then(() => Date.now() - started);
+    const readiness = await fetch(`${draining.url}/readyz`);
+    expect(readiness.status).toBe(503);
+    expect(await readiness.json()).toEqual({ status: 'draining' });
+    const books = await fetch(`${draining.url}/api/catalog/books?limit=1`);
+    expect(books.status).toBe(200);
+    expect(books.headers.get('connection')).toBe('close');
+    expect((await fetch(`${draining.url}/healthz`)).status).toBe(200);
+    expect(await closed).toBeGreaterThanOrEqual(800);
+    await expect(fetch(`${draining.url}/healthz`)).rejects.toThrow();
+  });
+
   it('reports not ready while Redis is unreachable', async () => {
     const noRedis = await startTestStore({ DATABASE_URL: db.url, REDIS_URL: 'redis://127.0.0.1:1', BOOKSTORE_MIGRATE: 'false' });
     try {
@@ -236,5 +259,50 @@ describe.runIf(ready)('the HTTP kernel on MariaDB and Redis', () => {
     } finally {
       await noRedis.close();
     }
+  });
+});
+
+describe('internal calls over HTTP', () => {
+  /** A server that cuts the connection of the first `cut` requests without answering, then answers `status`. */
+  async function flakyServer(cut: number, status = 200) {
+    const seen: string[] = [];
+    const server = createServer((request, response) => {
+      seen.push(request.url ?? '');
+      if (seen.length <= cut) return void request.socket.destroy();
+      response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(status === 200 ? { result: 42 } : { status, code: 'internal' }));
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, close: () => new Promise((done) => server.close(done)) };
+  }
+
+  it('sends a call once more when its connection broke before an answer, and answers 503 when it breaks again', async () => {
+    const once1 = await flakyServer(1);
+    const twice = await flakyServer(2);
+    try {
+      expect(await new InternalClient('catalog', once1.url, 'x'.repeat(32)).call('op', {})).toBe(42);
+      expect(once1.seen).toEqual(['/internal/catalog/op', '/internal/catalog/op']);
+      await expect(new InternalClient('catalog', twice.url, 'x'.repeat(32)).call('op', {})).rejects.toMatchObject({ status: 503, code: 'service_unavailable' });
+      expect(twice.seen).toHaveLength(2);
+    } finally {
+      await Promise.all([once1.close(), twice.close()]);
+    }
+  });
+
+  it('never sends a call again once an answer came, even a 500', async () => {
+    const failing = await flakyServer(0, 500);
+    try {
+      await expect(new InternalClient('catalog', failing.url, 'x'.repeat(32)).call('op', {})).rejects.toMatchObject({ status: 503 });
+      expect(failing.seen).toHaveLength(1);
+    } finally {
+      await failing.close();
+    }
+  });
+
+  it('tries a refused connection once more, then answers 503', async () => {
+    const port = await freePort();
+    const started = Date.now();
+    await expect(new InternalClient('catalog', `http://127.0.0.1:${port}`, 'x'.repeat(32)).call('op', {})).rejects.toMatchObject({ status: 503 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(50);
   });
 });
