@@ -130,23 +130,51 @@ export async function listUsers(em: EntityManager, page: number, limit: number) 
   return { items: users.map(publicUser), page, limit, total };
 }
 
-/** The configured administrator exists, is an admin, and signs in with the configured password. */
+const ADMIN_ATTEMPTS = 5;
+
+/**
+ * The configured administrator exists, is an admin, and signs in with the configured password.
+ * Several auth tasks start at once (replicas, a start-first update), so every write is one that can
+ * lose without harm: one insert wins the unique email and the others read its row; the role and
+ * password are compare-and-set against the row as read, and a task whose write lost reads again and
+ * finds them right.
+ */
 export async function ensureAdmin(em: EntityManager, email: string, password: string): Promise<void> {
-  const admin = await em.findOne(User, { email });
-  if (!admin) {
-    em.create(User, { name: 'Administrator', email, passwordHash: await hashPassword(password), role: 'admin' });
-  } else {
-    admin.role = 'admin';
-    if (!admin.passwordHash || !(await verifyPassword(admin.passwordHash, password))) admin.passwordHash = await hashPassword(password);
+  for (let attempt = 1; attempt <= ADMIN_ATTEMPTS; attempt++) {
+    if (await adminSettled(em.fork(), email, password)) return;
   }
-  await em.flush();
+  throw new Error(`the administrator ${email} kept changing under this process; is another one starting with another password?`);
 }
 
+/** One read and at most one write; false when another process wrote first. */
+async function adminSettled(em: EntityManager, email: string, password: string): Promise<boolean> {
+  const admin = await em.findOne(User, { email });
+  if (!admin) return (await insertOnce(em, { name: 'Administrator', email, passwordHash: await hashPassword(password), role: 'admin' })) !== undefined;
+  const current = admin.passwordHash ?? null;
+  const kept = current !== null && (await verifyPassword(current, password)) ? current : undefined;
+  if (kept && admin.role === 'admin') return true;
+  const passwordHash = kept ?? (await hashPassword(password));
+  const changed = await em.nativeUpdate(User, { id: admin.id, role: admin.role, passwordHash: current }, { role: 'admin', passwordHash });
+  return changed === 1;
+}
+
+/** Inserts the account unless its email is taken meanwhile (undefined: read it again, in a new fork). */
+async function insertOnce(em: EntityManager, data: Pick<User, 'name' | 'email' | 'passwordHash' | 'role'>): Promise<User | undefined> {
+  const user = em.create(User, data);
+  try {
+    await em.flush();
+    return user;
+  } catch (error) {
+    if (error instanceof UniqueConstraintViolationException) return undefined;
+    throw error;
+  }
+}
+
+/** Internal operation: safe to repeat, and to run twice at once (the second finds the first's row). */
 export async function ensureSeller(em: EntityManager, input: { name: string; email: string }): Promise<{ id: number }> {
   const email = input.email.toLowerCase();
   const existing = await em.findOne(User, { email });
   if (existing) return { id: existing.id };
-  const seller = em.create(User, { name: input.name, email, passwordHash: null, role: 'customer' });
-  await em.flush();
-  return { id: seller.id };
+  const seller = await insertOnce(em, { name: input.name, email, passwordHash: null, role: 'customer' });
+  return { id: seller?.id ?? (await em.fork().findOneOrFail(User, { email })).id };
 }
