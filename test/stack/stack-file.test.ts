@@ -40,6 +40,29 @@ const seconds = (duration: string | undefined) => {
 };
 const service = (name: string): ServiceSpec => services[name]!;
 
+/** The node size stack.yml documents as the smallest (its comment, repeated in docs/deploy.md). */
+function smallestNode(): { cpus: number; gib: number } {
+  const match = /Smallest node: (\d+) CPUs, (\d+) GiB/.exec(readFileSync(STACK, 'utf8'));
+  if (!match) throw new Error('stack.yml must say "Smallest node: N CPUs, M GiB"');
+  return { cpus: Number(match[1]), gib: Number(match[2]) };
+}
+
+/** Every `docker service scale bookstore_X=N` that stack.yml and docs/deploy.md show, largest N per service. */
+function scaleExamples(): Record<string, number> {
+  const text = [STACK, join(ROOT, 'docs/deploy.md')].map((file) => readFileSync(file, 'utf8')).join('\n');
+  const scaled: Record<string, number> = {};
+  for (const command of text.matchAll(/docker service scale((?: bookstore_[a-z-]+=\d+)+)/g)) {
+    for (const [, name, count] of command[1]!.matchAll(/bookstore_([a-z-]+)=(\d+)/g)) scaled[name!] = Math.max(scaled[name!] ?? 0, Number(count));
+  }
+  return scaled;
+}
+
+function memoryBytes(value: string): number {
+  const match = /^(\d+(?:\.\d+)?)([KMG]?)$/i.exec(value);
+  if (!match) throw new Error(`memory ${value} is not N, NK, NM or NG`);
+  return Number(match[1]) * 1024 ** ' KMG'.indexOf(match[2]!.toUpperCase() || ' ');
+}
+
 function dockerCli(): boolean {
   if (spawnSync('docker', ['--version']).status === 0) return true;
   const message = 'test/stack/stack-file.test.ts: the docker CLI is not installed; docker stack config not run';
@@ -140,6 +163,69 @@ describe('stack.yml', () => {
       expect(service(name).deploy?.update_config?.order, name).toBe('stop-first');
       expect(service(name).deploy?.resources?.limits, name).toBeDefined();
     }
+  });
+
+  it('reservations leave room, on the documented smallest node, for the scale examples and a start-first update of every app service at once', () => {
+    const node = smallestNode();
+    expect(readFileSync(join(ROOT, 'docs/deploy.md'), 'utf8')).toContain(`${node.cpus} CPUs, ${node.gib} GiB`);
+    const scaled = scaleExamples();
+    expect(scaled).toMatchObject({ 'payment-worker': 5, catalog: expect.any(Number) });
+    expect(scaled.catalog).toBeGreaterThanOrEqual(3);
+    let cpus = 0;
+    let bytes = 0;
+    const rows: string[] = [];
+    for (const [name, spec] of Object.entries(services)) {
+      if (name === 'migrate') continue; // one-shot, done before anything scales; reserves nothing
+      const reserved = spec.deploy?.resources?.reservations;
+      expect(reserved?.cpus, `${name} reserves CPU`).toBeDefined();
+      expect(reserved?.memory, `${name} reserves memory`).toBeDefined();
+      const replicas = spec.deploy?.mode === 'global' ? 1 : (scaled[name] ?? spec.deploy?.replicas ?? 1);
+      // `docker stack deploy` updates every service at once: a start-first one has one task more meanwhile.
+      const tasks = replicas + (spec.deploy?.update_config?.order === 'start-first' ? 1 : 0);
+      cpus += tasks * Number(reserved!.cpus);
+      bytes += tasks * memoryBytes(reserved!.memory!);
+      rows.push(`${name} ${tasks}×(${reserved!.cpus} CPU, ${reserved!.memory})`);
+    }
+    console.log(`reserved at the scale examples during an update: ${rows.join(', ')} = ${cpus.toFixed(2)} CPUs, ${(bytes / 2 ** 30).toFixed(2)} GiB of ${node.cpus} CPUs, ${node.gib} GiB`);
+    expect(Math.round(cpus * 1000)).toBeLessThanOrEqual(node.cpus * 1000);
+    // Swarm weighs reservations against the node's whole memory; keep 512 MiB for the system and Docker.
+    expect(bytes).toBeLessThanOrEqual(node.gib * 2 ** 30 - 512 * 2 ** 20);
+  });
+
+  it('every service that NGINX or another service calls answers by DNS round robin (dnsrr), with no virtual IP', () => {
+    const called = new Set<string>(['mysql']); // the host of the database_url secret (docs/deploy.md)
+    for (const spec of Object.values(services)) {
+      for (const value of Object.values(environmentOf(spec))) {
+        for (const match of value.matchAll(/^(?:tasks\.)?([a-z][a-z0-9-]*):\d+$|^[a-z]+:\/\/(?:[^@/]*@)?([a-z][a-z0-9-]*):\d+/g)) {
+          const host = match[1] ?? match[2]!;
+          if (services[host]) called.add(host);
+        }
+      }
+    }
+    expect([...called].sort()).toEqual(['auth', 'catalog', 'mysql', 'purchase', 'redis']);
+    for (const name of called) expect(service(name).deploy?.endpoint_mode, name).toBe('dnsrr');
+  });
+
+  it('a replaced API task drains longer than NGINX caches DNS and than Node keeps connections idle, and its grace period covers drain and shutdown', () => {
+    const template = readFileSync(join(ROOT, stack.configs!.nginx_template!.file!), 'utf8');
+    const valid = seconds(/resolver \$\{NGINX_RESOLVER\} valid=(\d+s)/.exec(template)?.[1]);
+    expect(valid).toBeGreaterThan(0);
+    expect(valid).toBeLessThanOrEqual(5);
+    expect(seconds(/proxy_connect_timeout (\S+);/.exec(template)?.[1])).toBeLessThanOrEqual(1);
+    expect(template).toMatch(/proxy_next_upstream error timeout http_502 http_503 http_504;/);
+    expect(template).not.toMatch(/^\s*proxy_next_upstream\b[^;]*non_idempotent/m);
+    expect(template).not.toMatch(/^\s*keepalive\s/m);
+    for (const name of API) {
+      const spec = service(name);
+      expect(spec.deploy?.replicas, name).toBeGreaterThanOrEqual(2);
+      const env = environmentOf(spec);
+      const drainS = Number(env.SHUTDOWN_DRAIN_MS) / 1000;
+      expect(drainS, name).toBeGreaterThan(valid + 2);
+      expect(drainS, `${name}: longer than Node's 5 s keep-alive timeout`).toBeGreaterThan(5);
+      const shutdownS = Number(env.SHUTDOWN_TIMEOUT_MS ?? 10_000) / 1000;
+      expect(seconds(spec.stop_grace_period), name).toBeGreaterThanOrEqual(drainS + shutdownS + 5);
+    }
+    for (const name of WORKERS) expect(environmentOf(service(name)), `${name} has no callers to wait for`).not.toHaveProperty('SHUTDOWN_DRAIN_MS');
   });
 
   it('MySQL and Redis keep their data in volumes; Redis with AOF and noeviction, as BullMQ requires', () => {

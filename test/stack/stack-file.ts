@@ -26,7 +26,8 @@ export interface ServiceSpec {
     restart_policy?: { condition?: string };
     update_config?: { order?: string; failure_action?: string };
     rollback_config?: Record<string, unknown>;
-    resources?: { limits?: Record<string, unknown> };
+    resources?: { limits?: Record<string, unknown>; reservations?: { cpus?: string; memory?: string } };
+    endpoint_mode?: 'vip' | 'dnsrr';
     placement?: unknown;
   };
   [key: string]: unknown;
