@@ -37,9 +37,14 @@ function parseBody(buffer: Buffer, headers: http.IncomingHttpHeaders): { text: s
   }
 }
 
-/** An HTTPS client for https://localhost:<port> that trusts `ca` and nothing else. */
-export function httpsClient(port: number, ca: string) {
-  const agent = new https.Agent({ ca, keepAlive: true, maxSockets: 32, servername: SERVER_NAME });
+/**
+ * An HTTPS client for https://localhost:<port> that trusts `ca` and nothing else. `keepAlive: false`
+ * opens a connection per request (for load through an nginx that the loopback stack reloads: a
+ * reload closes idle client connections, which Swarm's nginx never sees).
+ */
+export function httpsClient(port: number, ca: string, options: { keepAlive?: boolean; timeoutMs?: number } = {}) {
+  const agent = new https.Agent({ ca, keepAlive: options.keepAlive ?? true, maxSockets: 32, servername: SERVER_NAME });
+  const timeoutMs = options.timeoutMs ?? 20_000;
   const call = (method: string, path: string, options: CallOptions = {}): Promise<Reply> => {
     const headers: Record<string, string> = { host: `${SERVER_NAME}:${port}`, ...options.headers };
     if (options.token) headers.authorization = `Bearer ${options.token}`;
@@ -58,7 +63,7 @@ export function httpsClient(port: number, ca: string) {
         response.on('error', reject);
       });
       request.on('error', reject);
-      request.setTimeout(20_000, () => request.destroy(new Error(`${method} ${path}: timed out`)));
+      request.setTimeout(timeoutMs, () => request.destroy(new Error(`${method} ${path}: timed out`)));
       request.end(body);
     });
   };

@@ -9,9 +9,13 @@
  *  - the code runs from the TypeScript sources (`node --import tsx kernel/main.ts`) instead of the
  *    image's `node dist/kernel/main.js`: the entrypoint's subcommands are mapped one to one;
  *  - mysql and redis are the local MariaDB and Redis, with a scratch database and key prefix;
- *  - Swarm's DNS is replaced by upstream{} blocks named after the services (for nginx) and small
- *    round-robin TCP forwarders standing in for the services' virtual IPs (for service-to-service
- *    URLs such as AUTH_URL=http://auth:3000);
+ *  - Swarm's DNS is replaced by upstream{} blocks named after the services (for nginx; rewritten
+ *    and reloaded when replicas come and go, as DNS answers change) and small round-robin TCP
+ *    forwarders standing in for the services' dnsrr names (for service-to-service URLs such as
+ *    AUTH_URL=http://auth:3000: each new connection goes to one replica that is in "DNS", open
+ *    connections stay where they are). Replicas listen on ports of 127.0.0.1, not on addresses of
+ *    their own, so nginx's resolver itself (`valid=`) is not exercised: `replace()` keeps a leaving
+ *    replica in nginx's upstreams for as long as a cached answer could;
  *  - ports 80/443 become free high loopback ports; LOG_LEVEL is info (the test reads request logs);
  *  - `extraEnv` may add variables the stack leaves at their defaults (the test shortens the
  *    simulated payment and delivery delays).
@@ -70,6 +74,8 @@ const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 /** One local process standing in for one task of a service. */
 export class Replica {
   private log = '';
+  /** Whether service discovery names it (Swarm: in DNS; here: in nginx's upstreams and the forwarder). */
+  listed = true;
   readonly child: ChildProcess;
   readonly exited: Promise<number | null>;
 
@@ -124,7 +130,11 @@ export class Replica {
   }
 }
 
-/** A round-robin TCP forwarder over a service's replicas: what a Swarm service's virtual IP does. */
+/**
+ * A round-robin TCP forwarder over a service's listed replicas: what a dnsrr service name is to a
+ * client that looks it up for each new connection and tries the next address when one refuses
+ * (Node's connect with several addresses). Open connections stay with their replica.
+ */
 class VirtualIp {
   private next = 0;
   private readonly sockets = new Set<Socket>();
@@ -140,7 +150,7 @@ class VirtualIp {
   }
 
   private forward(client: Socket, attempt: number) {
-    const live = this.replicas().filter((replica) => replica.running);
+    const live = this.replicas().filter((replica) => replica.running && replica.listed);
     if (attempt >= Math.max(live.length, 1)) {
       client.destroy();
       return;
@@ -228,6 +238,9 @@ export class LoopbackStack {
   private readonly vips = new Map<string, { port: number; vip: VirtualIp }>();
   private readonly commands: Record<string, string[]>;
   private readonly nginxDir: string;
+  /** The services nginx reaches through tasks.<service>, and the replicas its upstreams name now. */
+  private readonly nginxServices = new Set<string>();
+  private publishedUpstreams = '';
 
   constructor(private readonly options: LoopbackOptions) {
     this.stack = loadStackFile(options.stackFile ?? join(ROOT, 'stack.yml'), options.stackEnv ?? {});
@@ -392,8 +405,57 @@ export class LoopbackStack {
     const env = this.environments.get(name);
     if (!env) throw new Error(`service ${name} is not running`);
     while (this.running(name).length < replicas) await this.startReplica(name, env);
+    await this.publish();
     const surplus = this.running(name).slice(replicas);
+    for (const replica of surplus) replica.listed = false;
     await Promise.all(surplus.map((replica) => replica.stop('SIGTERM', 60_000)));
+    await this.publish();
+  }
+
+  /**
+   * One step of a start-first rolling update (`docker service update --force`): a new replica is
+   * started and, once healthy, named by service discovery; the oldest one leaves it and gets
+   * SIGTERM at once (Swarm waits 2 s between the two: this is stricter), while nginx keeps its
+   * address for `staleMs` more, as a DNS answer cached before the change would. Answers the old
+   * replica's exit code.
+   */
+  async replace(name: string, staleMs: number): Promise<{ old: Replica; fresh: Replica; code: number | null }> {
+    const env = this.environments.get(name);
+    const [old] = this.running(name).filter((replica) => replica.listed);
+    if (!env || !old) throw new Error(`service ${name} has no running replica to replace`);
+    const fresh = await this.startReplica(name, env);
+    await this.publish();
+    old.listed = false;
+    const exited = old.stop('SIGTERM', 60_000);
+    await sleep(staleMs);
+    await this.publish();
+    return { old, fresh, code: await exited };
+  }
+
+  /** The replicas service discovery names now, per service nginx reaches. */
+  private listedAddresses(): Record<string, string[]> {
+    const listed = (service: string) => (this.replicas.get(service) ?? []).filter((replica) => replica.listed && replica.running);
+    return Object.fromEntries([...this.nginxServices].map((service) => [service, listed(service).map((replica) => `127.0.0.1:${replica.port}`)]));
+  }
+
+  /** The upstream groups standing in for tasks.<service>. */
+  private async upstreamGroups(): Promise<Record<string, string[]>> {
+    const groups = this.listedAddresses();
+    // A service with no task: a port nothing listens on, as a name with no DNS record.
+    for (const [service, servers] of Object.entries(groups)) if (servers.length === 0) groups[service] = [`127.0.0.1:${await freePort()}`];
+    return groups;
+  }
+
+  /** Tells nginx the replicas service discovery names now (a reload, as a new DNS answer), if they changed. */
+  private async publish(): Promise<void> {
+    if (!this.nginx || this.nginx.exitCode !== null) return;
+    const names = JSON.stringify(this.listedAddresses());
+    if (names === this.publishedUpstreams) return;
+    writeFileSync(join(this.nginxDir, 'upstreams.conf'), upstreamBlocks(await this.upstreamGroups()));
+    this.publishedUpstreams = names;
+    this.nginx.kill('SIGHUP');
+    // nginx starts workers with the new configuration and lets the old ones finish their requests.
+    await sleep(500);
   }
 
   /** The nginx environment on loopback and the upstream groups that stand in for tasks.<service>. */
@@ -401,7 +463,6 @@ export class LoopbackStack {
     const nginx = this.service(EDGE);
     const files = this.writeSecrets(EDGE);
     const env: Record<string, string> = {};
-    const groups: Record<string, string[]> = {};
     const published = new Map<number, number>();
     for (const port of (nginx.ports ?? []) as { target: number; published: number }[]) {
       published.set(port.target, await freePort());
@@ -415,9 +476,7 @@ export class LoopbackStack {
       if (task) {
         const service = task[1]!;
         if (!this.stack.services[service]) throw new Error(`nginx ${key}=${value}: no service ${service}`);
-        const running = (this.replicas.get(service) ?? []).map((replica) => `127.0.0.1:${replica.port}`);
-        // A service with no task yet: a port nothing listens on, as a name with no DNS record.
-        groups[service] = running.length > 0 ? running : [`127.0.0.1:${await freePort()}`];
+        this.nginxServices.add(service);
         local = service;
       } else if (value === '127.0.0.11') {
         local = '127.0.0.1';
@@ -432,7 +491,7 @@ export class LoopbackStack {
     }
     if (!('NGINX_HTTPS_PORT_SUFFIX' in env)) throw new Error('nginx: NGINX_HTTPS_PORT_SUFFIX is not set in stack.yml');
     env.NGINX_HTTPS_PORT_SUFFIX = `:${this.httpsPort}`;
-    return { env, groups };
+    return { env, groups: await this.upstreamGroups() };
   }
 
   private nginxArgs(...extra: string[]): string[] {
@@ -454,6 +513,7 @@ export class LoopbackStack {
       const template = readFileSync(resolve(stackDir(this.stack), file), 'utf8');
       writeFileSync(join(this.nginxDir, 'conf.d', match[1]!), renderTemplate(template, env));
     }
+    this.publishedUpstreams = JSON.stringify(this.listedAddresses());
     writeFileSync(join(this.nginxDir, 'upstreams.conf'), upstreamBlocks(groups));
     writeFileSync(join(this.nginxDir, 'nginx.conf'), loopbackMainConf(this.nginxDir));
 
