@@ -1,6 +1,6 @@
 /**
- * Issue 4: the stack on loopback. stack.yml's app services run as local processes (catalog and
- * payment-worker with two replicas each), the migrate one-shot first, behind Debian's NGINX running the project's template
+ * Issue 4: the stack on loopback. stack.yml's app services run as local processes (auth, catalog,
+ * purchase and payment-worker with two replicas each), the migrate one-shot first, behind Debian's NGINX running the project's template
  * with a certificate from docker/certs/make-local-ca.sh, and every check goes over https:// with
  * the test CA (see loopback.ts for what differs from Swarm).
  */
