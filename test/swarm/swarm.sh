@@ -31,7 +31,8 @@ start_engine() {
   nft list tables >"$state/nft-tables.before" 2>/dev/null || : >"$state/nft-tables.before"
   log "starting dockerd (log: $state/dockerd.log)"
   # Private, unused ranges for the default bridge, docker_gwbridge and local networks.
-  setsid /usr/sbin/dockerd --storage-driver=overlay2 --pidfile "$state/dockerd.pid" \
+  # DOCKER_SERVICE_PREFER_OFFLINE_IMAGE: tasks use the local image instead of asking a registry first.
+  DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1 setsid /usr/sbin/dockerd --storage-driver=overlay2 --pidfile "$state/dockerd.pid" \
     --bip 10.203.0.1/24 --default-address-pool base=10.202.0.0/16,size=24 \
     >>"$state/dockerd.log" 2>&1 </dev/null &
   for _ in $(seq 1 60); do engine && return; sleep 1; done
@@ -97,7 +98,8 @@ deploy() {
   local files=(-c stack.yml) extra
   for extra in ${BOOKSTORE_SWARM_OVERRIDE:-}; do files+=(-c "$extra"); done
   log "docker stack deploy ${files[*]} $stack"
-  BOOKSTORE_DOMAIN=localhost docker stack deploy "${files[@]}" "$stack" >/dev/null
+  BOOKSTORE_DOMAIN=localhost docker stack deploy --resolve-image never "${files[@]}" "$stack" 2>&1 \
+    | grep -v -e 'detach=false' -e '^Creating' -e '^Updating' || true
   local started=$SECONDS
   until converged; do
     if ((SECONDS - started > ${BOOKSTORE_SWARM_WAIT:-600})); then
