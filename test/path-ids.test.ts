@@ -11,18 +11,31 @@ const NOT_ORDER_IDS = ['%00', 'not-an-id', 'order-1', 'a%07b', 'deadbeef-0000-40
 const BOOK = { title: 'Path Id Book', author: 'Some Author', priceCents: 900, stock: 5 };
 const SHIPPING = { name: 'Bea Buyer', line1: 'Calle 10 # 4-21', city: 'Bogotá', country: 'CO' };
 
-/** What reached the database while `action` ran: each statement's SQL and values, and transactions begun. */
+/**
+ * What reached the database while `action` ran: each statement's SQL and values, and the
+ * transactions the catalog began. The store's own background work (the outbox relay, the sweeper)
+ * may begin transactions meanwhile, so a transaction counts only when the catalog's code began it.
+ */
 async function databaseWorkDuring(store: BackendStore, action: () => Promise<void>) {
   const connection = store.store.context.db.em.getConnection();
   const execute = vi.spyOn(connection, 'execute');
-  const begin = vi.spyOn(connection, 'begin');
+  const begin = connection.begin.bind(connection);
+  const beganBy: string[] = [];
+  const spy = vi.spyOn(connection, 'begin').mockImplementation((...args) => {
+    // Deep enough to reach the caller through MikroORM's own frames.
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 50;
+    beganBy.push(new Error().stack ?? '');
+    Error.stackTraceLimit = limit;
+    return begin(...args);
+  });
   try {
     await action();
     const statements = execute.mock.calls.map(([query, params]) => ({ sql: String(query), params: params ?? [] }));
-    return { statements, transactions: begin.mock.calls.length };
+    return { statements, transactions: beganBy.filter((stack) => stack.includes('modules/catalog/')).length };
   } finally {
+    spy.mockRestore();
     execute.mockRestore();
-    begin.mockRestore();
   }
 }
 
