@@ -337,7 +337,10 @@ export class LoopbackStack {
     return replica;
   }
 
-  /** Runs the service's own health check command (stack healthcheck, else the image's) against a replica. */
+  /**
+   * Runs the service's own health check command (stack healthcheck, else the image's) against a
+   * replica, with room for a node start on two busy cores (the stack's own timeout is 10 s).
+   */
   private async runHealthcheck(name: string, port: number) {
     const spec = this.service(name).healthcheck;
     if (spec?.disable) return;
@@ -345,7 +348,7 @@ export class LoopbackStack {
     if (!test) throw new Error(`service ${name} has no health check`);
     const argv = Array.isArray(test) ? (test[0] === 'CMD' ? test.slice(1) : test) : ['sh', '-c', test];
     const local = argv.map((arg) => (arg === 'node' ? process.execPath : arg.replace(/^\/app\//, `${ROOT}/`)));
-    const result = spawnSync(local[0]!, local.slice(1), { env: { PATH: process.env.PATH ?? '', PORT: String(port) }, encoding: 'utf8', timeout: 5000 });
+    const result = spawnSync(local[0]!, local.slice(1), { env: { PATH: process.env.PATH ?? '', PORT: String(port) }, encoding: 'utf8', timeout: 15_000 });
     if (result.status !== 0) throw new Error(`service ${name}: health check ${JSON.stringify(argv)} failed (${result.status}): ${result.stderr}`);
   }
 
