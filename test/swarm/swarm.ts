@@ -3,7 +3,8 @@
  * HTTPS entry on 127.0.0.1:443 through NGINX with the local CA, users, and the stack's containers.
  * The stack itself is brought up and down once per run by global-setup.ts (test/swarm/swarm.sh).
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -20,6 +21,12 @@ export const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms))
 /** Runs the docker CLI against the local engine; answers its stdout. */
 export function docker(...args: string[]): string {
   return execFileSync('docker', args, { encoding: 'utf8', env: { ...process.env, DOCKER_API_VERSION: '1.41' }, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 256 * 1024 * 1024 });
+}
+
+/** The same without blocking the event loop: for long commands while a load generator runs in this process. */
+export async function dockerAsync(...args: string[]): Promise<string> {
+  const { stdout } = await promisify(execFile)('docker', args, { encoding: 'utf8', env: { ...process.env, DOCKER_API_VERSION: '1.41' }, maxBuffer: 64 * 1024 * 1024 });
+  return stdout;
 }
 
 /**
