@@ -45,6 +45,12 @@ export interface JobQueues {
   add(request: JobRequest): Promise<void>;
   /** Many jobs in one round trip per queue (the outbox relay's batches). */
   addBulk(requests: JobRequest[]): Promise<void>;
+  /**
+   * Hands a job over again. Like `add`, a job of that id still waiting, delayed or running is left
+   * alone; unlike `add`, one that already finished (failed after its last attempt, or completed) is
+   * run again from its first attempt rather than taken as the answer.
+   */
+  redispatch(request: JobRequest): Promise<void>;
   /** Runs `handler` for a queue in this process with the given concurrency. */
   work(queue: string, handler: JobHandler, concurrency: number): void;
   /** For /metrics and the operator's view. */
@@ -118,6 +124,18 @@ export class BullQueues implements JobQueues {
         this.queue(name).addBulk(requests.filter((r) => r.queue === name).map((request) => ({ name: request.name, data: request.data, opts: jobOptions(request) }))),
       ),
     );
+  }
+
+  async redispatch(request: JobRequest) {
+    const previous = await this.queue(request.queue).getJob(request.jobId);
+    if (!previous) return this.add(request);
+    const state = await previous.getState();
+    if (state !== 'failed' && state !== 'completed') return;
+    // Another process may be retrying it at the same moment: then it is running again, as wanted.
+    await previous.retry(state, { resetAttemptsMade: true, resetAttemptsStarted: true }).catch(async () => {
+      const now = await previous.getState();
+      if (now === 'failed' || now === 'completed') throw new Error(`job ${request.jobId} stayed ${now} when handed over again`);
+    });
   }
 
   work(queue: string, handler: JobHandler, concurrency: number) {
@@ -194,6 +212,11 @@ export class InProcessQueues implements JobQueues {
 
   async addBulk(requests: JobRequest[]) {
     for (const request of requests) await this.add(request);
+  }
+
+  /** A job here is forgotten once it finishes, so handing it over again is adding it. */
+  async redispatch(request: JobRequest) {
+    await this.add(request);
   }
 
   private schedule(request: JobRequest, attempt: number, delayMs: number, key: string) {

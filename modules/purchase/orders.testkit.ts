@@ -6,6 +6,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
 import type { BackendStore } from '../../test/harness.js';
+import type { OrderStatus } from './entities.js';
 
 export const CARD_OK = { method: 'card', cardNumber: '4242424242424242', expMonth: 12, expYear: new Date().getUTCFullYear() + 3, cvc: '739' };
 export const SHIPPING = { name: 'Bea Buyer', line1: 'Calle 10 # 4-21', city: 'Bogotá', postalCode: '110111', country: 'CO' };
@@ -31,6 +32,7 @@ export interface PlacedOrder {
   deliveryCostCents: number;
   totalCents: number;
   items: { bookId: number; unitPriceCents: number; quantity: number }[];
+  payment: { status: string };
   events: { status: string; detail?: string }[];
 }
 
@@ -92,26 +94,29 @@ export async function draftOrder(store: BackendStore, buyerId: number, bookId: n
   return id;
 }
 
-/** What the database itself says when it refuses a buyer's order confirmation. */
-export const REFUSED = 'order confirmation refused by the test trigger';
+export const REFUSED = 'order status change refused by the test trigger';
+
+/** What the database itself says when it refuses a buyer's order confirmation (its move to pending_payment). */
+export const refuseConfirmationsOf = (store: BackendStore, buyerId: number) => refuseMovesOf(store, buyerId, ['pending_payment']);
 
 /**
- * A real database failure: a trigger that refuses to move this buyer's orders to pending_payment
- * (the confirmation's write), leaving every other write alone. Answers how to drop it.
+ * A real database failure: a trigger that refuses to move this buyer's orders to any of `statuses`,
+ * leaving every other write alone. Answers how to drop it.
  */
-export async function refuseConfirmationsOf(store: BackendStore, buyerId: number): Promise<() => Promise<void>> {
-  const name = `refuse_confirm_${buyerId}_${randomBytes(3).toString('hex')}`;
+export async function refuseMovesOf(store: BackendStore, buyerId: number, statuses: OrderStatus[]): Promise<() => Promise<void>> {
+  const name = `refuse_moves_${buyerId}_${randomBytes(3).toString('hex')}`;
   const buyer = Number(buyerId);
+  const refused = statuses.map((status) => `'${status}'`).join(', ');
   if (store.backend === 'sqlite') {
     await store.sql(
       `create trigger ${name} before update of status on purchase_orders
-       when new.status = 'pending_payment' and new.buyer_id = ${buyer}
+       when new.status in (${refused}) and new.buyer_id = ${buyer}
        begin select raise(abort, '${REFUSED}'); end`,
     );
   } else {
     await store.sql(
       `create trigger ${name} before update on purchase_orders for each row
-       if new.status = 'pending_payment' and new.buyer_id = ${buyer} then signal sqlstate '45000' set message_text = '${REFUSED}'; end if`,
+       if new.status in (${refused}) and new.buyer_id = ${buyer} then signal sqlstate '45000' set message_text = '${REFUSED}'; end if`,
     );
   }
   return async () => {

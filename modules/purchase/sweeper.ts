@@ -20,8 +20,9 @@ export const STUCK_GRACE_MS = 2 * 60_000;
  * Finishes what a crash interrupted. An order left `reserving` is completed (its reservation is
  * idempotent, so asking again is safe) or, when the stock is gone, cancelled with nothing held;
  * one that still cannot be finished after MAX_SWEEP_ATTEMPTS passes is cancelled, its stock given back.
- * An order whose next job went missing (say, Redis lost its data) gets that job again; job ids are
- * per order and step, so a job that still exists is not doubled.
+ * An order whose next job went missing (say, Redis lost its data) or gave up (its attempts ran out
+ * while the database was down) gets that job again; job ids are per order and step, so a job that
+ * is still queued or running is not doubled.
  */
 export async function sweepOnce(ctx: ModuleContext, now = Date.now()): Promise<void> {
   await finishReserving(ctx, now);
@@ -96,9 +97,10 @@ async function redispatchStuck(ctx: ModuleContext, now: number) {
   for (const check of checks) {
     const stuck = await em.find(Order, { ...check.where, updatedAt: { $lt: new Date(now - check.lagMs - STUCK_GRACE_MS) } }, { limit: 100, fields: ['id'] });
     for (const order of stuck) {
+      // Redispatched, not added: the step's job may have used up its attempts while the database was down.
       await ctx.jobs
-        .add({ queue: QUEUE_OF[check.job], name: check.job, data: { orderId: order.id }, jobId: `${check.job}-${order.id}`, delayMs: 0 })
-        .catch(() => undefined);
+        .redispatch({ queue: QUEUE_OF[check.job], name: check.job, data: { orderId: order.id }, jobId: `${check.job}-${order.id}`, delayMs: 0 })
+        .catch((error: unknown) => ctx.logger.warn({ orderId: order.id, job: check.job, ...describeFailure(error) }, 'sweeper could not hand a stuck order its job again; will retry'));
     }
   }
 }
