@@ -10,7 +10,7 @@ import { generateSpecs } from 'hono-openapi';
 import type { Redis } from 'ioredis';
 import { authContext, type Caller, type ResolvedSession, type SessionResolver } from './auth-context.js';
 import type { Config } from './config.js';
-import { databaseAnswers } from './database.js';
+import { databaseAnswers, databaseUnreachable } from './database.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { Database, EntityManager } from './module.js';
@@ -234,6 +234,10 @@ export function createApp(parts: AppParts): Hono<AppEnv> {
   app.onError((error, c) => {
     const problem = toProblem(error);
     if (problem) return problemResponse(c, problem);
+    if (databaseUnreachable(error)) {
+      logger.warn({ requestId: c.var.requestId, err: error }, 'database unreachable; answered 503');
+      return problemResponse(c, new Problem(503, 'service_unavailable', 'The database is unavailable right now; try again shortly.', undefined, { 'Retry-After': '5' }));
+    }
     logger.error({ requestId: c.var.requestId, err: error }, 'unexpected error');
     return problemResponse(
       c,

@@ -106,6 +106,25 @@ export async function databaseAnswers(db: Database): Promise<boolean> {
   }
 }
 
+/** What the MySQL driver and the pool say when the server cannot be reached or a connection to it broke. */
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'PROTOCOL_CONNECTION_LOST', 'ER_SERVER_SHUTDOWN', 'ER_CON_COUNT_ERROR']);
+
+/**
+ * Whether `error` means the database is out of reach (restarting, failed over, refusing connections)
+ * rather than that the request or the code is wrong: a caller may simply try again shortly. Looks
+ * through the wrappers (MikroORM's exceptions keep the driver's error as `cause` or `previous`).
+ */
+export function databaseUnreachable(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    const { code, fatal } = current as { code?: unknown; fatal?: unknown };
+    if (current.name === 'ConnectionException' || current.name === 'KnexTimeoutError') return true;
+    if (fatal === true || (typeof code === 'string' && CONNECTION_CODES.has(code))) return true;
+    current = current.cause ?? (current as { previous?: unknown }).previous;
+  }
+  return false;
+}
+
 /** `?, ?, ?` for an `in (…)` list of `count` values, in hand-written SQL. */
 export function placeholders(count: number): string {
   return Array.from({ length: count }, () => '?').join(', ');

@@ -4,12 +4,12 @@
  *   ends delivered, or cancelled / payment_failed with its payment not kept (refunded, voided,
  *   declined, failed); nothing stays pending.
  * - the mysql task, then the redis task, restarted mid-load (`docker service update --force`, a
- *   stop-first replacement on the same volume): the services recover by themselves and no accepted
- *   order is lost.
+ *   stop-first replacement on the same volume): requests that need it answer 503, never 500, while
+ *   it is gone; the services recover by themselves and no accepted order is lost.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpsClient } from '../stack/https.js';
-import { describeFailures, MixedLoad, settle } from './load.js';
+import { describeFailures, MixedLoad, settle, type Outcome } from './load.js';
 import { containersOf, converged, dockerAsync, sellBook, signUp, sleep, STACK, storeClient, swarmAvailable, type User } from './swarm.js';
 
 const ready = swarmAvailable('test/swarm/faults.swarm.ts');
@@ -59,7 +59,7 @@ describe.runIf(ready)('the real stack: killed tasks and restarted data services 
     it(`the ${service} task restarted mid-load: the services recover without a hand, no accepted order is lost`, async () => {
       const buyers = [await signUp(api, 'Restartbuyer')];
       const load = new MixedLoad(api, buyers, books, { users: 4, ordersPerSecond: 2 }).start();
-      let outage: { sent: number; failed: string; seconds: number };
+      let outage: { sent: number; failed: string; seconds: number; failures: Outcome[] };
       try {
         await sleep(5000);
         const from = load.outcomes.length;
@@ -75,6 +75,8 @@ describe.runIf(ready)('the real stack: killed tasks and restarted data services 
         console.log(`${service} restart: ${outage.sent} requests during ${outage.seconds} s (${outage.failed}); the 15 s after recovery: ${after.sent} requests, ${after.failures.length} failed`);
         expect(after.sent).toBeGreaterThan(50);
         expect(after.failures).toEqual([]);
+        // While it was gone: 503 with Retry-After (try again), never a 500 (something is broken).
+        expect(outage.failures.filter((failure) => failure.status === 500)).toEqual([]);
       } finally {
         await load.stop();
       }
