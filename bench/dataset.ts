@@ -18,8 +18,11 @@
  * of earlier runs are removed and the bench books' stock is restored.
  */
 import { createConnection, type Connection, type RowDataPacket } from 'mysql2/promise';
+// The store's own Argon2id hash, so the bench's users sign in as registered ones do.
 import { hashPassword } from '../modules/auth/password.js';
+// The demo catalog the store seeds, scaled up from the same books.
 import { demoBooks, demoSellers } from '../modules/catalog/demo-data.js';
+// The catalog's own search words, so bulk-inserted books are found as listed ones are.
 import { searchWords } from '../modules/catalog/words.js';
 import { databaseUrl, type Options } from './options.js';
 import { freePort, startServer, storeCommand } from './processes.js';

@@ -53,7 +53,7 @@ function loggedStatements(log: string): Set<string> {
       continue;
     }
     if (typeof orm !== 'string') continue;
-    // eslint-disable-next-line no-control-regex
+    // Strip the ANSI colour codes (ESC [ … m) that MikroORM's query logger adds.
     const plain = orm.replace(/\u001b\[[0-9;]*m/g, '');
     const match = /^\[query\] (.*?)(?: \[took [^\]]*\])?$/s.exec(plain);
     if (match) statements.add(normaliseSql(match[1]!));

@@ -1,16 +1,16 @@
-import type { BookstoreModule } from '../kernel/module.js';
-import { PURCHASE_ENTITIES } from '../modules/purchase/entities.js';
-import { startOrderPlumbing } from '../modules/purchase/index.js';
-import { jobHandler } from '../modules/purchase/lifecycle.js';
-import { DELIVERIES } from '../modules/purchase/queues.js';
+import { defineModule } from '../kernel/module.js';
+import { DELIVERIES, PURCHASE_ENTITIES, PURCHASE_QUEUES, jobHandler, purchaseContext, purchaseSettings, startOrderPlumbing } from '../modules/purchase/client.js';
 
 /** The delivery worker: ships paid orders and delivers shipped ones, on delayed jobs. */
-export const deliveryWorker: BookstoreModule = {
+export const deliveryWorker = defineModule({
   name: 'delivery-worker',
   description: 'Background delivery jobs',
   entities: PURCHASE_ENTITIES,
-  async start(ctx) {
-    ctx.jobs.work(DELIVERIES, jobHandler(ctx), ctx.config.workerConcurrency);
-    return startOrderPlumbing(ctx);
+  settings: purchaseSettings,
+  queues: PURCHASE_QUEUES,
+  setup: purchaseContext,
+  async start(orders) {
+    orders.jobs.work(DELIVERIES, jobHandler(orders), orders.config.workerConcurrency);
+    return startOrderPlumbing(orders, 'delivery-worker');
   },
-};
+});

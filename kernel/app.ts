@@ -8,7 +8,7 @@ import { requestId } from 'hono/request-id';
 import { matchedRoutes } from 'hono/route';
 import { generateSpecs } from 'hono-openapi';
 import type { Redis } from 'ioredis';
-import { authContext, type Caller, type ResolvedSession, type SessionResolver } from './auth-context.js';
+import { SESSION_COOKIE, authContext, type Caller, type ResolvedSession, type SessionResolver } from './auth-context.js';
 import type { Config } from './config.js';
 import { databaseAnswers, databaseUnreachable } from './database.js';
 import type { Logger } from './logger.js';
@@ -67,6 +67,10 @@ export interface AppParts {
   db: Database;
   redis: Redis | undefined;
   modules: MountedModule[];
+  /** Every problem code an answer may carry (the kernel's and each module's), for the API reference. */
+  problemCodes: readonly string[];
+  /** How a client gets a session token, for the API reference; unset when no module provides sessions. */
+  signIn: string | undefined;
   sessionResolver: () => SessionResolver;
   sessionCache: SessionCache | undefined;
   /** True once the process is shutting down: it still answers, but is no longer ready. */
@@ -99,7 +103,7 @@ const weakEtag = etag({ weak: true });
 /**
  * Validators for public reads: an ETag, and If-None-Match answered with 304 (weak comparison).
  * Anonymous answers are cacheable; signed-in ones are not stored anywhere. A signed-in answer keeps
- * its ETag only when it is `sameForEveryone` (a book, whose ETag is its version and what a seller
+ * its ETag only when it is `sameForEveryone` (a resource whose ETag is its version, which its owner
  * sends back in If-Match); otherwise an answer served from a cache would carry a validator that a
  * personal answer must not.
  */
@@ -121,7 +125,7 @@ export function readValidators(sameForEveryone: boolean): MiddlewareHandler<AppE
   });
 }
 
-/** Anonymous catalog reads are cacheable; anything personal is not. */
+/** Anonymous reads are cacheable; anything personal is not. */
 export const anonymousEtag = readValidators(false);
 
 function toProblem(error: unknown): Problem | undefined {
@@ -137,8 +141,8 @@ function payloadTooLarge() {
   return new Problem(413, 'payload_too_large', `Request bodies may be at most ${MAX_BODY_BYTES / 1024} KiB.`);
 }
 
-const METHOD_ORDER = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
-const byMethodOrder = (a: string, b: string) => (METHOD_ORDER.indexOf(a) + 1 || 99) - (METHOD_ORDER.indexOf(b) + 1 || 99);
+const METHOD_RANK = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'];
+const byMethodRank = (a: string, b: string) => (METHOD_RANK.indexOf(a) + 1 || 99) - (METHOD_RANK.indexOf(b) + 1 || 99);
 
 /**
  * The methods routed for exactly this path, so that a known path with the wrong method answers 405,
@@ -151,7 +155,7 @@ function allowedMethods(app: Hono<AppEnv>): (path: string) => string[] {
   return (path) => {
     methods ??= [...new Set(app.routes.map((route) => route.method).filter((method) => method !== 'ALL'))];
     const routed = methods.filter((method) => app.router.match(method, path)[0].some(([[, route]]) => route.method === method));
-    return (routed.includes('GET') ? [...routed, 'HEAD'] : routed).sort(byMethodOrder);
+    return (routed.includes('GET') ? [...routed, 'HEAD'] : routed).sort(byMethodRank);
   };
 }
 
@@ -167,12 +171,21 @@ function noRoute(c: Context, methodsFor: (path: string) => string[]): Problem {
   return new Problem(404, 'not_found', `No route for ${c.req.method} ${path}.${hint}`);
 }
 
+/** The app of one process, step by step: what every request passes, the modules, the kernel's own routes, the fallbacks. */
 export function createApp(parts: AppParts): Hono<AppEnv> {
-  const { config, logger, metrics, db, redis } = parts;
   const app = new Hono<AppEnv>();
+  useRequestPlumbing(app, parts);
+  mountModules(app, parts.modules);
+  serveProbes(app, parts);
+  serveApiReference(app, parts);
+  answerFailures(app, parts.logger);
+  return app;
+}
 
+/** Request id, access log, charset, body limit, a database context per request, JSON bodies and the caller. */
+function useRequestPlumbing(app: Hono<AppEnv>, parts: AppParts) {
   app.use('*', requestId({ limitLength: 128 }));
-  app.use('*', accessLog(logger, metrics));
+  app.use('*', accessLog(parts.logger, parts.metrics));
   // Set on c.res.headers, not with c.header(): after `next()` that would copy the response, turning
   // @hono/node-server's light response into a full fetch Response.
   app.use('*', async (c, next) => {
@@ -183,17 +196,23 @@ export function createApp(parts: AppParts): Hono<AppEnv> {
   // Asking a GET for its body makes @hono/node-server build a full fetch Request: reads skip the check.
   app.use('*', (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next)));
   app.use('*', async (c, next) => {
-    c.set('em', db.em.fork());
+    c.set('em', parts.db.em.fork());
     await next();
   });
   app.use('/api/*', requireJsonBody);
-  app.use('/api/*', authContext(parts.sessionResolver, config, parts.sessionCache));
+  app.use('/api/*', authContext(parts.sessionResolver, parts.config, parts.sessionCache));
+}
 
-  for (const module of parts.modules) {
+/** Public routes under `/api/<module>`, internal ones under `/internal/<module>` (never exposed by NGINX). */
+function mountModules(app: Hono<AppEnv>, modules: MountedModule[]) {
+  for (const module of modules) {
     if (module.routes) app.route(`/api/${module.name}`, module.routes);
     if (module.internal) app.route(`/internal/${module.name}`, module.internal);
   }
+}
 
+function serveProbes(app: Hono<AppEnv>, parts: AppParts) {
+  const { db, redis, metrics } = parts;
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
     if (parts.draining()) return c.json({ status: 'draining' }, 503);
@@ -203,7 +222,10 @@ export function createApp(parts: AppParts): Hono<AppEnv> {
     return c.json({ status: ready ? 'ready' : 'unavailable', checks }, ready ? 200 : 503);
   });
   app.get('/metrics', async (c) => c.text(await metrics.registry.metrics(), 200, { 'Content-Type': metrics.registry.contentType }));
+}
 
+/** The OpenAPI document of the routes mounted so far, made once on first request, and its reference page. */
+function serveApiReference(app: Hono<AppEnv>, parts: AppParts) {
   let spec: Promise<unknown> | undefined;
   app.get('/api/docs/openapi.json', async (c) => {
     spec ??= generateSpecs(app, {
@@ -211,13 +233,16 @@ export function createApp(parts: AppParts): Hono<AppEnv> {
         info: {
           title: 'BookStore API',
           version: '1.0.0',
-          description: 'Used-books marketplace. Errors are RFC 9457 problem documents (application/problem+json).',
+          description: 'Errors are RFC 9457 problem documents (application/problem+json); their `code` is one of ProblemCode.',
         },
         tags: parts.modules.map((m) => ({ name: m.name, description: m.description ?? m.name })),
         components: {
+          schemas: {
+            ProblemCode: { type: 'string', enum: [...parts.problemCodes], description: 'The machine-readable `code` of a problem document' },
+          },
           securitySchemes: {
-            bearer: { type: 'http', scheme: 'bearer', description: 'The token from POST /api/auth/login' },
-            cookie: { type: 'apiKey', in: 'cookie', name: 'bookstore_session' },
+            bearer: { type: 'http', scheme: 'bearer', description: parts.signIn ? `The token from ${parts.signIn}` : 'A session token' },
+            cookie: { type: 'apiKey', in: 'cookie', name: SESSION_COOKIE },
           },
         },
       },
@@ -227,10 +252,12 @@ export function createApp(parts: AppParts): Hono<AppEnv> {
     return c.json(await spec);
   });
   app.get('/api/docs', Scalar({ url: '/api/docs/openapi.json', pageTitle: 'BookStore API reference' }));
+}
 
+/** Unknown routes and wrong methods, expected failures as problem documents, anything else as 500 with the request id. */
+function answerFailures(app: Hono<AppEnv>, logger: Logger) {
   const methodsFor = allowedMethods(app);
   app.notFound((c) => problemResponse(c, noRoute(c, methodsFor)));
-
   app.onError((error, c) => {
     const problem = toProblem(error);
     if (problem) return problemResponse(c, problem);
@@ -244,6 +271,4 @@ export function createApp(parts: AppParts): Hono<AppEnv> {
       new Problem(500, 'internal', `Something went wrong on our side. Quote request id ${c.var.requestId} when reporting it.`),
     );
   });
-
-  return app;
 }

@@ -27,7 +27,7 @@ export interface ResolvedSession {
   renewed: boolean;
 }
 
-/** What the auth module answers for a token; every module authenticates through it. */
+/** What the module that provides sessions answers for a token; every module authenticates through it. */
 export interface SessionResolver {
   resolveSession(input: { token: string }): Promise<ResolvedSession | null>;
 }
@@ -89,9 +89,9 @@ export function fromOwnOrigin(config: Config): MiddlewareHandler<AppEnv> {
 }
 
 /**
- * Resolves the caller of every request that carries a token, by asking the auth module, or the
- * session cache for a session resolved moments ago (a logout anywhere still takes effect on the
- * next request everywhere, see SessionCache). A cookie-authenticated unsafe request must come from
+ * Resolves the caller of every request that carries a token, by asking the module that provides
+ * sessions (kernel/module.ts `sessions`), or the session cache for a session resolved moments ago
+ * (a logout anywhere still takes effect on the next request everywhere, see SessionCache). A cookie-authenticated unsafe request must come from
  * the store's own origin, which stops cross-site request forgery.
  */
 export function authContext(resolver: () => SessionResolver, config: Config, cache: SessionCache | undefined): MiddlewareHandler<AppEnv> {

@@ -4,7 +4,7 @@ import { createRedis } from './redis.js';
 
 /**
  * One Redis pub/sub channel shared by all the store's processes, for "forget what you remember":
- * a catalog change, a session that ended. Without Redis there is only this process to tell.
+ * a change to data a module keeps in memory, a session that ended. Without Redis there is only this process to tell.
  * Messages sent while a process is cut off from Redis never reach it, so `onReconnect` runs on every
  * (re)connection and `live` says whether messages can arrive right now.
  */

@@ -5,7 +5,7 @@ import { Problem, type ProblemDocument } from './problem.js';
 
 /**
  * A module's internal API: named operations that take one JSON value and answer one.
- * Other modules call it through `Services.api()`: a direct call when the owner runs in the same
+ * Other modules call it through `InternalClients.api()`: a direct call when the owner runs in the same
  * process, `POST /internal/<module>/<operation>` with the service token when it does not.
  *
  * Every operation must be safe to repeat with the same input (a read, or a write keyed by its input
@@ -105,8 +105,8 @@ export function remoteApi<Api>(client: InternalClient, operations: readonly (key
   return Object.fromEntries(operations.map((operation) => [operation, (input: unknown) => client.call(operation, input)])) as Api;
 }
 
-/** Where each module's internal API lives for this process: here, or behind its URL. */
-export class Services {
+/** The internal API of every other module, for this process: called here, or over HTTP behind its URL. */
+export class InternalClients {
   private readonly local = new Map<ModuleName, InternalApi>();
 
   constructor(

@@ -1,13 +1,13 @@
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
-import { AVAILABLE, MODULES, NEEDS } from './registry.js';
+import { MODULES } from './registry.js';
 import { startStore } from './store.js';
 
 /** Process entry: `BOOKSTORE_MODULES` decides which modules this process serves. */
 async function main() {
   let config;
   try {
-    config = loadConfig(process.env, AVAILABLE, NEEDS);
+    config = loadConfig(process.env, MODULES);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     for (const problem of error.problems) console.error(`bookstore: configuration: ${problem}`);
@@ -20,7 +20,7 @@ async function main() {
   });
 
   const shown = config.publicUrl ?? `http://localhost:${store.port}`;
-  if (config.modules.some((m) => m === 'auth' || m === 'catalog' || m === 'purchase')) {
+  if (store.servesApi) {
     console.log(`\n  BookStore is running at ${shown}\n  API reference: ${shown}/api/docs\n`);
   }
 

@@ -1,24 +1,29 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 
-/** The stable machine-readable words of API.md's error contract. */
-export type ProblemCode =
-  | 'validation_failed'
-  | 'malformed_json'
-  | 'unauthorized'
-  | 'forbidden'
-  | 'not_found'
-  | 'method_not_allowed'
-  | 'email_taken'
-  | 'invalid_credentials'
-  | 'rate_limited'
-  | 'insufficient_stock'
-  | 'precondition_failed'
-  | 'invalid_state'
-  | 'idempotency_key_reused'
-  | 'payload_too_large'
-  | 'service_unavailable'
-  | 'internal';
+/**
+ * The stable machine-readable words of the error contract that are the kernel's own: any module may
+ * answer with them. Each module declares its own besides (`problems` in kernel/module.ts); the API
+ * reference lists them all.
+ */
+export const KERNEL_PROBLEM_CODES = [
+  'validation_failed',
+  'malformed_json',
+  'unauthorized',
+  'forbidden',
+  'not_found',
+  'method_not_allowed',
+  'rate_limited',
+  'precondition_failed',
+  // 409: the resource is in a state that does not allow this change (more than one module says it).
+  'invalid_state',
+  'payload_too_large',
+  'service_unavailable',
+  'internal',
+] as const;
+
+/** A kernel code, or one a module declares. */
+export type ProblemCode = (typeof KERNEL_PROBLEM_CODES)[number] | (string & {});
 
 export interface FieldError {
   path: string;

@@ -4,29 +4,27 @@ import { Gauge, type Registry } from 'prom-client';
 import type { Logger } from './logger.js';
 import { createRedis } from './redis.js';
 
-/** Background work is always about one order; its id is the job's whole payload. */
-export interface JobData {
-  orderId: string;
-}
+/** A job's payload: a few named strings, such as the id of what it works on. */
+export type JobData = Readonly<Record<string, string>>;
 
-export interface JobRequest {
+export interface JobRequest<Data extends JobData = JobData> {
   queue: string;
   name: string;
-  data: JobData;
+  data: Data;
   /** Identical ids are one job: a message handed over twice still runs once at a time. */
   jobId: string;
   delayMs: number;
 }
 
-export interface JobContext {
+export interface JobContext<Data extends JobData = JobData> {
   name: string;
-  data: JobData;
+  data: Data;
   attempt: number;
-  /** This attempt is the last one: a handler should settle the order rather than leave it hanging. */
+  /** This attempt is the last one: a handler should settle what it works on rather than leave it hanging. */
   lastAttempt: boolean;
 }
 
-export type JobHandler = (job: JobContext) => Promise<void>;
+export type JobHandler<Data extends JobData = JobData> = (job: JobContext<Data>) => Promise<void>;
 
 export interface QueueOptions {
   attempts: number;
@@ -52,7 +50,7 @@ export interface JobQueues {
    */
   redispatch(request: JobRequest): Promise<void>;
   /** Runs `handler` for a queue in this process with the given concurrency. */
-  work(queue: string, handler: JobHandler, concurrency: number): void;
+  work<Data extends JobData>(queue: string, handler: JobHandler<Data>, concurrency: number): void;
   /** For /metrics and the operator's view. */
   counts(queue: string): Promise<Record<string, number>>;
   /** The BullMQ queues behind these names (none in-process), for the operator's view. */
@@ -60,19 +58,25 @@ export interface JobQueues {
   close(): Promise<void>;
 }
 
-export const QUEUE_DEFAULTS: Record<string, QueueOptions> = {};
+/** Each queue's retry policy, as the modules declare it (kernel/module.ts `queues`). */
+export type RetryPolicies = Readonly<Record<string, QueueOptions>>;
 
-export function defineQueue(name: string, options: QueueOptions) {
-  QUEUE_DEFAULTS[name] = options;
-  return name;
+const DEFAULT_POLICY: QueueOptions = { attempts: 5, backoffMs: 500 };
+
+function policyOf(policies: RetryPolicies, queue: string): QueueOptions {
+  return policies[queue] ?? DEFAULT_POLICY;
 }
 
-function optionsOf(queue: string): QueueOptions {
-  return QUEUE_DEFAULTS[queue] ?? { attempts: 5, backoffMs: 500 };
+/**
+ * The handler as the kernel stores it. The payload is the one the queue's own producers wrote, the
+ * module that declared the queue, so its handler may take it as the type it expects.
+ */
+function untyped<Data extends JobData>(handler: JobHandler<Data>): JobHandler {
+  return handler as JobHandler;
 }
 
-function jobOptions(request: JobRequest) {
-  const { attempts, backoffMs } = optionsOf(request.queue);
+function jobOptions(policies: RetryPolicies, request: JobRequest) {
+  const { attempts, backoffMs } = policyOf(policies, request.queue);
   return {
     jobId: request.jobId,
     delay: Math.max(0, request.delayMs),
@@ -96,6 +100,7 @@ export class BullQueues implements JobQueues {
     private readonly logger: Logger,
     private readonly lockMs: number,
     private readonly shutdownMs: number,
+    private readonly policies: RetryPolicies,
   ) {}
 
   private queue(name: string): Queue {
@@ -114,14 +119,14 @@ export class BullQueues implements JobQueues {
   }
 
   async add(request: JobRequest) {
-    await this.queue(request.queue).add(request.name, request.data, jobOptions(request));
+    await this.queue(request.queue).add(request.name, request.data, jobOptions(this.policies, request));
   }
 
   async addBulk(requests: JobRequest[]) {
     const queues = new Set(requests.map((request) => request.queue));
     await Promise.all(
       [...queues].map((name) =>
-        this.queue(name).addBulk(requests.filter((r) => r.queue === name).map((request) => ({ name: request.name, data: request.data, opts: jobOptions(request) }))),
+        this.queue(name).addBulk(requests.filter((r) => r.queue === name).map((request) => ({ name: request.name, data: request.data, opts: jobOptions(this.policies, request) }))),
       ),
     );
   }
@@ -138,7 +143,8 @@ export class BullQueues implements JobQueues {
     });
   }
 
-  work(queue: string, handler: JobHandler, concurrency: number) {
+  work<Data extends JobData>(queue: string, typed: JobHandler<Data>, concurrency: number) {
+    const handler = untyped(typed);
     const connection = createRedis(this.url, 'worker', this.logger);
     this.connections.push(connection);
     const worker = new Worker(
@@ -157,7 +163,7 @@ export class BullQueues implements JobQueues {
       },
     );
     worker.on('failed', (job, error) =>
-      this.logger.warn({ queue, job: job?.name, orderId: job?.data?.orderId, attempt: job?.attemptsMade, err: error.message }, 'job attempt failed'),
+      this.logger.warn({ queue, job: job?.name, data: job?.data, attempt: job?.attemptsMade, err: error.message }, 'job attempt failed'),
     );
     worker.on('error', (error) => this.logger.warn({ queue, err: error.message }, 'worker error'));
     this.workers.push(worker);
@@ -201,7 +207,10 @@ export class InProcessQueues implements JobQueues {
   private active = 0;
   private closed = false;
 
-  constructor(private readonly logger: Logger) {}
+  constructor(
+    private readonly logger: Logger,
+    private readonly policies: RetryPolicies,
+  ) {}
 
   async add(request: JobRequest) {
     const key = `${request.queue}:${request.jobId}`;
@@ -231,14 +240,14 @@ export class InProcessQueues implements JobQueues {
     if (this.closed) return;
     const handler = this.handlers.get(request.queue);
     if (!handler) return this.schedule(request, attempt, 200, key);
-    const { attempts, backoffMs } = optionsOf(request.queue);
+    const { attempts, backoffMs } = policyOf(this.policies, request.queue);
     this.active += 1;
     try {
       await handler({ name: request.name, data: request.data, attempt, lastAttempt: attempt >= attempts });
       this.pending.delete(key);
       this.done.completed += 1;
     } catch (error) {
-      this.logger.warn({ queue: request.queue, job: request.name, orderId: request.data.orderId, attempt, err: (error as Error).message }, 'job attempt failed');
+      this.logger.warn({ queue: request.queue, job: request.name, data: request.data, attempt, err: (error as Error).message }, 'job attempt failed');
       if (attempt < attempts && !(error instanceof UnrecoverableError)) {
         this.schedule(request, attempt + 1, backoffMs * 2 ** (attempt - 1), key);
       } else {
@@ -250,8 +259,8 @@ export class InProcessQueues implements JobQueues {
     }
   }
 
-  work(queue: string, handler: JobHandler) {
-    this.handlers.set(queue, handler);
+  work<Data extends JobData>(queue: string, handler: JobHandler<Data>) {
+    this.handlers.set(queue, untyped(handler));
   }
 
   async counts() {

@@ -1,16 +1,16 @@
 import type { ResolvedSession } from './auth-context.js';
 import type { Broadcast } from './broadcast.js';
 
-/** How long a resolved session is used again without asking the auth module. */
+/** How long a resolved session is used again without asking the module that provides sessions. */
 export const SESSION_CACHE_MS = 5_000;
 const MAX_SESSIONS = 10_000;
 
 /**
- * Sessions resolved in the last few seconds, so that a signed-in request costs no call to the auth
- * module (a query, or an HTTP call when auth runs elsewhere). A logout forgets its session in every
+ * Sessions resolved in the last few seconds, so that a signed-in request costs no call to the module
+ * that provides sessions (a query, or an HTTP call when it runs elsewhere). A logout forgets its session in every
  * process before it answers, over a broadcast. So the cache is used only where every logout reaches
  * it: in a store without Redis, where this process is the only one (no broadcast), or while the
- * broadcast is live; a process cut off from Redis asks the auth module on every request.
+ * broadcast is live; a process cut off from Redis asks that module on every request.
  */
 export class SessionCache {
   private readonly entries = new Map<string, { session: ResolvedSession; until: number }>();

@@ -6,11 +6,12 @@ import { API_CONTENT_SECURITY_POLICY, SECURITY_HEADERS, createApp, type MountedM
 import type { SessionResolver } from './auth-context.js';
 import type { Config } from './config.js';
 import { openDatabase, prepareSchema } from './database.js';
-import { Services, internalRoutes } from './internal.js';
+import { InternalClients, internalRoutes } from './internal.js';
 import { createLogger, type Logger } from './logger.js';
 import { Metrics } from './metrics.js';
-import type { BookstoreModule, ModuleContext, Stopper } from './module.js';
-import { BullQueues, InProcessQueues, type JobQueues } from './queues.js';
+import type { BookstoreModule, Database, KernelContext, LoadedModule } from './module.js';
+import { KERNEL_PROBLEM_CODES } from './problem.js';
+import { BullQueues, InProcessQueues, registerQueueMetrics, type JobQueues, type RetryPolicies } from './queues.js';
 import { MemoryRateLimiter, RedisRateLimiter } from './rate-limit.js';
 import { createRedis, whenReady } from './redis.js';
 import { Broadcast } from './broadcast.js';
@@ -19,110 +20,209 @@ import { SessionCache } from './session-cache.js';
 export interface RunningStore {
   url: string;
   port: number;
-  context: ModuleContext;
+  context: KernelContext;
+  /** Whether any module here serves public routes (a worker-only process serves none). */
+  servesApi: boolean;
+  /** The instance that a module's `setup` built in this process. */
+  instanceOf<Instance>(module: BookstoreModule<Instance>): Instance;
   close(): Promise<void>;
 }
 
-/**
- * Starts the modules named by the configuration in this process: database and schema, Redis, each
- * module's start-up work (admin account, demo catalog), then the HTTP server.
- */
-export async function startStore(config: Config, modules: BookstoreModule[], logger: Logger = createLogger(config.logLevel)): Promise<RunningStore> {
-  const running = modules.filter((m) => config.modules.includes(m.name));
-  const lifecycle: Lifecycle = { draining: false };
-  const db = await openDatabase(config, running, logger);
-  let redis: Redis | undefined;
-  let jobs: JobQueues | undefined;
-  let sessions: SessionCache | undefined;
-  try {
-    if (config.migrate) await prepareSchema(db, config, running, logger);
-    redis = config.redisUrl ? createRedis(config.redisUrl, 'request', logger, config.redisKeyPrefix) : undefined;
-    if (redis && !(await whenReady(redis, 3000))) logger.warn('redis is not reachable yet; requests that need it answer 503 until it is');
+/** Everything the store opened, closed last first: at shutdown, or when start-up fails half-way. */
+class Opened {
+  private readonly closers: ((aborting: boolean) => unknown)[] = [];
 
-    const services = new Services(config.serviceUrls, config.internalToken);
-    const metrics = new Metrics(config.modules);
-    const queues = config.redisUrl
-      ? new BullQueues(config.redisUrl, `${config.redisKeyPrefix}bull`, logger, config.jobLockMs, config.shutdownTimeoutMs)
-      : new InProcessQueues(logger);
-    jobs = queues;
-    sessions = sessionCacheFor(config, redis, logger);
-    sessions?.listen();
-    const context: ModuleContext = {
-      config,
-      logger,
-      db,
-      redis,
-      rateLimiter: redis ? new RedisRateLimiter(redis) : new MemoryRateLimiter(),
-      services,
-      jobs: queues,
-      metrics,
-      sessions,
-    };
+  add(close: (aborting: boolean) => unknown) {
+    this.closers.push(close);
+  }
 
-    const mounted: MountedModule[] = running.map((module) => {
-      const internal = module.internalApi?.(context);
-      if (internal) services.provide(module.name, internal.api);
-      return {
-        name: module.name,
-        description: module.description,
-        routes: module.routes?.(context),
-        internal: internal ? internalRoutes(internal.api, internal.operations, config.internalToken) : undefined,
-      };
-    });
-    const stoppers: Stopper[] = [];
-    for (const module of running) {
-      const stop = await module.start?.(context);
-      if (stop) stoppers.push(stop);
-    }
-
-    const app = createApp({
-      config,
-      logger,
-      metrics,
-      db,
-      redis,
-      modules: mounted,
-      // A worker-only process has no auth module to ask: every caller there is anonymous.
-      sessionCache: sessions,
-      sessionResolver: () => (services.reachable('auth') ? services.api<SessionResolver>('auth', ['resolveSession']) : { resolveSession: async () => null }),
-      draining: () => lifecycle.draining,
-    });
-    const server = await listen(app.fetch, config.port, lifecycle);
-    const port = (server.address() as AddressInfo).port;
-    logger.info({ port, modules: config.modules, database: config.database.kind }, 'bookstore listening');
-
-    return {
-      url: `http://127.0.0.1:${port}`,
-      port,
-      context,
-      close: async () => {
-        await drain(lifecycle, config.shutdownDrainMs, logger);
-        await closeServer(server, config.shutdownTimeoutMs, logger);
-        for (const stop of stoppers.reverse()) await stop();
-        await queues.close();
-        sessions?.stop();
-        await redis?.quit().catch(() => redis?.disconnect());
-        await db.close(true);
-      },
-    };
-  } catch (error) {
-    await jobs?.close();
-    sessions?.stop();
-    redis?.disconnect();
-    await db.close(true);
-    throw error;
+  async close(aborting: boolean) {
+    for (const close of this.closers.reverse()) await close(aborting);
+    this.closers.length = 0;
   }
 }
 
 /**
- * Where a logout can reach it: every process that authenticates, when Redis carries logouts between
- * processes; without Redis only the process that runs auth itself (where every logout happens).
+ * Starts the modules named by the configuration in this process. `modules` is every module of the
+ * build (the registry): the ones running elsewhere still say where sessions come from and which
+ * problem codes an answer may carry.
  */
-function sessionCacheFor(config: Config, redis: Redis | undefined, logger: Logger): SessionCache | undefined {
-  const authenticates = config.modules.includes('auth') || config.serviceUrls.auth !== undefined;
-  if (!authenticates) return undefined;
-  if (config.redisUrl) return new SessionCache(new Broadcast(config.redisUrl, redis, `${config.redisKeyPrefix}auth:session-ended`, logger));
-  return config.modules.includes('auth') ? new SessionCache(undefined) : undefined;
+export async function startStore(config: Config, modules: BookstoreModule[], logger: Logger = createLogger(config.logLevel)): Promise<RunningStore> {
+  const running = modules.filter((m) => config.modules.includes(m.name));
+  const opened = new Opened();
+  try {
+    const db = await openSchema(config, running, logger, opened);
+    const redis = await connectRedis(config, logger, opened);
+    const context = kernelContext(config, logger, db, redis, modules, opened);
+    const loaded = await loadModules(running, context);
+    const queues = queuesOf(running);
+    if (queues.length > 0) registerQueueMetrics(context.metrics.registry, context.jobs, queues);
+    await startModules(loaded, opened);
+    const lifecycle: Lifecycle = { draining: false };
+    const server = await serve(config, context, modules, loaded, lifecycle);
+    return runningStore(config, context, loaded, server, lifecycle, opened);
+  } catch (error) {
+    await opened.close(true);
+    throw error;
+  }
+}
+
+async function openSchema(config: Config, running: BookstoreModule[], logger: Logger, opened: Opened): Promise<Database> {
+  const db = await openDatabase(config, running, logger);
+  opened.add(() => db.close(true));
+  if (config.migrate) await prepareSchema(db, config, running, logger);
+  return db;
+}
+
+async function connectRedis(config: Config, logger: Logger, opened: Opened): Promise<Redis | undefined> {
+  if (!config.redisUrl) return undefined;
+  const redis = createRedis(config.redisUrl, 'request', logger, config.redisKeyPrefix);
+  opened.add((aborting) => (aborting ? redis.disconnect() : redis.quit().catch(() => redis.disconnect())));
+  if (!(await whenReady(redis, 3000))) logger.warn('redis is not reachable yet; requests that need it answer 503 until it is');
+  return redis;
+}
+
+/** The plumbing every module of this process shares. */
+function kernelContext(config: Config, logger: Logger, db: Database, redis: Redis | undefined, modules: BookstoreModule[], opened: Opened): KernelContext {
+  const sessions = sessionCacheFor(config, redis, logger, sessionProvider(modules));
+  sessions?.listen();
+  opened.add(() => sessions?.stop());
+  const jobs = jobQueues(config, logger, retryPolicies(modules));
+  opened.add(() => jobs.close());
+  return {
+    config,
+    logger,
+    db,
+    redis,
+    rateLimiter: redis ? new RedisRateLimiter(redis) : new MemoryRateLimiter(),
+    clients: new InternalClients(config.serviceUrls, config.internalToken),
+    jobs,
+    metrics: new Metrics(config.modules),
+    sessions,
+  };
+}
+
+function jobQueues(config: Config, logger: Logger, policies: RetryPolicies): JobQueues {
+  if (!config.redisUrl) return new InProcessQueues(logger, policies);
+  return new BullQueues(config.redisUrl, `${config.redisKeyPrefix}bull`, logger, config.jobLockMs, config.shutdownTimeoutMs, policies);
+}
+
+/** Each queue's retry policy, from the modules that declare it; two modules sharing a queue must declare it alike. */
+function retryPolicies(modules: BookstoreModule[]): RetryPolicies {
+  const policies: Record<string, RetryPolicies[string]> = {};
+  for (const module of modules) {
+    for (const [queue, policy] of Object.entries(module.queues)) {
+      const known = policies[queue];
+      if (known && (known.attempts !== policy.attempts || known.backoffMs !== policy.backoffMs)) {
+        throw new Error(`queue ${queue} is declared twice with different retry policies (module ${module.name})`);
+      }
+      policies[queue] = policy;
+    }
+  }
+  return policies;
+}
+
+function queuesOf(modules: BookstoreModule[]): string[] {
+  return [...new Set(modules.flatMap((m) => Object.keys(m.queues)))];
+}
+
+/** The module whose internal API resolves sessions for every other one, wherever it runs. */
+function sessionProvider(modules: BookstoreModule[]): BookstoreModule | undefined {
+  return modules.find((m) => m.sessions);
+}
+
+/** Sets every running module up, and offers each internal API to the other modules of this process. */
+async function loadModules(running: BookstoreModule[], context: KernelContext): Promise<Map<BookstoreModule, LoadedModule<unknown>>> {
+  const loaded = new Map<BookstoreModule, LoadedModule<unknown>>();
+  for (const module of running) {
+    const one = await module.load(context);
+    if (one.internalApi) context.clients.provide(module.name, one.internalApi.api);
+    loaded.set(module, one);
+  }
+  return loaded;
+}
+
+async function startModules(loaded: Map<BookstoreModule, LoadedModule<unknown>>, opened: Opened) {
+  for (const one of loaded.values()) {
+    const stop = await one.start();
+    if (stop) opened.add(stop);
+  }
+}
+
+/** The HTTP app of the running modules, listening. */
+async function serve(config: Config, context: KernelContext, modules: BookstoreModule[], loaded: Map<BookstoreModule, LoadedModule<unknown>>, lifecycle: Lifecycle): Promise<Server> {
+  const provider = sessionProvider(modules);
+  const app = createApp({
+    config,
+    logger: context.logger,
+    metrics: context.metrics,
+    db: context.db,
+    redis: context.redis,
+    modules: mountable(config, loaded),
+    problemCodes: problemCodes(modules),
+    signIn: provider?.sessions?.signIn,
+    sessionCache: context.sessions,
+    sessionResolver: () => sessionResolver(context.clients, provider),
+    draining: () => lifecycle.draining,
+  });
+  const server = await listen(app.fetch, config.port, lifecycle);
+  const port = (server.address() as AddressInfo).port;
+  context.logger.info({ port, modules: config.modules, database: config.database.kind }, 'bookstore listening');
+  return server;
+}
+
+function mountable(config: Config, loaded: Map<BookstoreModule, LoadedModule<unknown>>): MountedModule[] {
+  return [...loaded].map(([module, one]) => ({
+    name: module.name,
+    description: module.description,
+    routes: one.routes,
+    internal: one.internalApi ? internalRoutes(one.internalApi.api, one.internalApi.operations, config.internalToken) : undefined,
+  }));
+}
+
+/** Every code an answer may carry: the kernel's, and each module's, wherever it runs (a call to it may pass one on). */
+function problemCodes(modules: BookstoreModule[]): string[] {
+  return [...new Set([...KERNEL_PROBLEM_CODES, ...modules.flatMap((m) => m.problems)])];
+}
+
+/** Where no module that provides sessions can be reached (a worker-only process), every caller is anonymous. */
+function sessionResolver(clients: InternalClients, provider: BookstoreModule | undefined): SessionResolver {
+  if (!provider || !clients.reachable(provider.name)) return { resolveSession: async () => null };
+  return clients.api<SessionResolver>(provider.name, ['resolveSession']);
+}
+
+function runningStore(config: Config, context: KernelContext, loaded: Map<BookstoreModule, LoadedModule<unknown>>, server: Server, lifecycle: Lifecycle, opened: Opened): RunningStore {
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    context,
+    servesApi: [...loaded.values()].some((one) => one.routes !== undefined),
+    instanceOf<Instance>(module: BookstoreModule<Instance>): Instance {
+      const one = loaded.get(module);
+      if (!one) throw new Error(`module ${module.name} does not run in this process`);
+      // Set up by this very module, whose `load` answers its own instance type.
+      return one.instance as Instance;
+    },
+    close: async () => {
+      await drain(lifecycle, config.shutdownDrainMs, context.logger);
+      await closeServer(server, config.shutdownTimeoutMs, context.logger);
+      await opened.close(false);
+    },
+  };
+}
+
+/**
+ * Where an ended session must be heard of: every process that authenticates, when Redis carries the
+ * news between processes; without Redis only the process that provides sessions itself (where every
+ * session ends).
+ */
+function sessionCacheFor(config: Config, redis: Redis | undefined, logger: Logger, provider: BookstoreModule | undefined): SessionCache | undefined {
+  if (!provider) return undefined;
+  const here = config.modules.includes(provider.name);
+  if (!here && config.serviceUrls[provider.name] === undefined) return undefined;
+  if (config.redisUrl) return new SessionCache(new Broadcast(config.redisUrl, redis, `${config.redisKeyPrefix}${provider.name}:session-ended`, logger));
+  return here ? new SessionCache(undefined) : undefined;
 }
 
 interface Lifecycle {

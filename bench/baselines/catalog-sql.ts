@@ -3,6 +3,7 @@
  * `readBook`), with the same text and parameters: the database ceiling runs exactly these, and every
  * benchmark run compares them with what the store is seen running (bench/sql-check.ts).
  */
+// The catalog's own search words: the ceiling must split a query exactly as the store does.
 import { searchWords } from '../../modules/catalog/words.js';
 
 export interface Query {

@@ -14,7 +14,7 @@ import { AVAILABLE, MODULES } from '../registry.js';
 const [command, moduleName] = process.argv.slice(2);
 
 async function up() {
-  const config = loadConfig({ ...process.env, BOOKSTORE_MIGRATE: 'true' }, AVAILABLE);
+  const config = loadConfig({ ...process.env, BOOKSTORE_MIGRATE: 'true' }, MODULES);
   const logger = createLogger(config.logLevel);
   const modules = MODULES.filter((m) => config.modules.includes(m.name));
   const db = await openDatabase(config, modules, logger);
@@ -33,10 +33,10 @@ async function create() {
   if (!server.startsWith('mysql')) throw new Error('migration:create needs DATABASE_URL to point at a MySQL server');
   const scratch = `bookstore_scratch_${randomBytes(4).toString('hex')}`;
   const scratchUrl = server.replace(/\/[^/]*$/, `/${scratch}`);
-  const admin = await openDatabase(loadConfig({ DATABASE_URL: server }, AVAILABLE), [], createLogger('warn'));
-  await admin.em.getConnection().execute(`create database ${scratch}`);
+  const serverDb = await openDatabase(loadConfig({ DATABASE_URL: server }, MODULES), [], createLogger('warn'));
+  await serverDb.em.getConnection().execute(`create database ${scratch}`);
   try {
-    const config = loadConfig({ DATABASE_URL: scratchUrl, BOOKSTORE_MODULES: module.name }, AVAILABLE, {});
+    const config = loadConfig({ DATABASE_URL: scratchUrl, BOOKSTORE_MODULES: module.name }, MODULES.map((m) => ({ ...m, needs: [] })));
     const db = await openDatabase(config, [module], createLogger('warn'));
     try {
       await prepareSchema(db, config, [module], createLogger('warn'));
@@ -46,8 +46,8 @@ async function create() {
       await db.close(true);
     }
   } finally {
-    await admin.em.getConnection().execute(`drop database ${scratch}`);
-    await admin.close(true);
+    await serverDb.em.getConnection().execute(`drop database ${scratch}`);
+    await serverDb.close(true);
   }
 }
 

@@ -1,5 +1,5 @@
 import type { ResolvedSession } from '../../kernel/auth-context.js';
-import type { Services } from '../../kernel/internal.js';
+import type { InternalClients } from '../../kernel/internal.js';
 
 /**
  * The auth module's internal API: what other modules may ask of it. This file is the only part of
@@ -13,6 +13,6 @@ export interface AuthApi {
 
 export const AUTH_OPERATIONS = ['resolveSession', 'ensureSeller'] as const satisfies readonly (keyof AuthApi)[];
 
-export function authApi(services: Services): AuthApi {
-  return services.api<AuthApi>('auth', AUTH_OPERATIONS);
+export function authApi(clients: InternalClients): AuthApi {
+  return clients.api<AuthApi>('auth', AUTH_OPERATIONS);
 }

@@ -16,11 +16,20 @@ const invalid = problemContent('Invalid request (validation_failed or malformed_
 const notSignedIn = problemContent('Not signed in (unauthorized)');
 const foreignOrigin = problemContent('Sent with the Origin of another site (forbidden); requests without Origin are accepted');
 
+/** The auth module's public routes, one named step per route. */
 export function authRoutes(ctx: ModuleContext): Hono<AppEnv> {
-  const { config, rateLimiter } = ctx;
   const passwords = Passwords.load();
   const app = new Hono<AppEnv>();
+  register(app, ctx, passwords);
+  login(app, ctx, passwords);
+  logout(app, ctx);
+  currentUser(app);
+  listUsers(app);
+  return app;
+}
 
+/** `POST /register`: a new customer account, once the password passes the sign-up rules. */
+function register(app: Hono<AppEnv>, { config, rateLimiter }: ModuleContext, passwords: Promise<Passwords>): void {
   app.post(
     '/register',
     describeRoute({
@@ -43,7 +52,10 @@ export function authRoutes(ctx: ModuleContext): Hono<AppEnv> {
       return c.json({ user }, 201);
     },
   );
+}
 
+/** `POST /login`: a session, answered as a bearer token and set as the session cookie. */
+function login(app: Hono<AppEnv>, { config, rateLimiter }: ModuleContext, passwords: Promise<Passwords>): void {
   app.post(
     '/login',
     describeRoute({
@@ -67,7 +79,10 @@ export function authRoutes(ctx: ModuleContext): Hono<AppEnv> {
       return c.json({ token: session.token, expiresAt: session.expiresAt.toISOString(), user: session.user });
     },
   );
+}
 
+/** `POST /logout`: ends the session in every process before answering. */
+function logout(app: Hono<AppEnv>, ctx: ModuleContext): void {
   app.post(
     '/logout',
     describeRoute({
@@ -82,11 +97,14 @@ export function authRoutes(ctx: ModuleContext): Hono<AppEnv> {
       await auth.logout(c.var.em, sessionId);
       // Before answering: no process may recognise the token once the client hears it is gone.
       await ctx.sessions?.ended(sessionId);
-      clearSessionCookie(c, config);
+      clearSessionCookie(c, ctx.config);
       return c.body(null, 204);
     },
   );
+}
 
+/** `GET /me`: the signed-in user. */
+function currentUser(app: Hono<AppEnv>): void {
   app.get(
     '/me',
     describeRoute({
@@ -98,7 +116,10 @@ export function authRoutes(ctx: ModuleContext): Hono<AppEnv> {
     signedIn,
     (c) => c.json({ user: callerOf(c) }),
   );
+}
 
+/** `GET /users`: every account, a page at a time, for administrators. */
+function listUsers(app: Hono<AppEnv>): void {
   app.get(
     '/users',
     describeRoute({
@@ -119,6 +140,4 @@ export function authRoutes(ctx: ModuleContext): Hono<AppEnv> {
       return c.json(await auth.listUsers(c.var.em, page, limit));
     },
   );
-
-  return app;
 }

@@ -1,12 +1,13 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { Caller, ResolvedSession } from '../../kernel/auth-context.js';
-import { dateFrom } from '../../kernel/database.js';
 import type { EntityManager } from '../../kernel/module.js';
 import { Problem } from '../../kernel/problem.js';
 import type { RateLimiter, RateLimitRule } from '../../kernel/rate-limit.js';
+import type { SqlRow } from '../../kernel/sql-table.js';
 import { Session, User } from './entities.js';
 import { hashPassword, verifyPassword } from './password.js';
 import type { Passwords } from './passwords.js';
+import { SESSIONS, USERS } from './rows.js';
 import { SESSION_LIFETIME_MS, SESSION_RENEW_AFTER_MS, newSessionToken, parseSessionToken, secretMatches } from './sessions.js';
 
 const FIFTEEN_MINUTES = 15 * 60 * 1000;
@@ -81,15 +82,10 @@ export async function login(
   return { token, expiresAt, user: publicUser(user) };
 }
 
-interface SessionRow {
-  secret_hash: string;
-  expires_at: Date | string | number;
-  user_id: number;
-  name: string;
-  email: string;
-  role: 'customer' | 'admin';
-  created_at: Date | string | number;
-}
+const SESSION_FIELDS = ['secretHash', 'expiresAt'] as const;
+const USER_FIELDS = ['id', 'name', 'email', 'role', 'createdAt'] as const;
+const READ_SESSION = `select ${SESSIONS.list(SESSION_FIELDS, 's')}, ${USERS.list(USER_FIELDS, 'u')}
+  from ${SESSIONS.name} s join ${USERS.name} u on ${USERS.column('id', 'u')} = ${SESSIONS.column('user', 's')} where ${SESSIONS.column('id', 's')} = ?`;
 
 /**
  * Answers who holds a token, extending the session while it is in use; expired sessions are
@@ -99,14 +95,12 @@ interface SessionRow {
 export async function resolveSession(em: EntityManager, token: string): Promise<ResolvedSession | null> {
   const parsed = parseSessionToken(token);
   if (!parsed) return null;
-  const [row] = await em.getConnection().execute<SessionRow[]>(
-    `select s.secret_hash, s.expires_at, u.id as user_id, u.name, u.email, u.role, u.created_at
-       from auth_sessions s join auth_users u on u.id = s.user_id where s.id = ?`,
-    [parsed.id],
-  );
-  if (!row || !secretMatches(parsed.secret, row.secret_hash)) return null;
+  const [row] = await em.getConnection().execute<SqlRow[]>(READ_SESSION, [parsed.id]);
+  if (!row) return null;
+  const session = SESSIONS.fromRow(row, SESSION_FIELDS);
+  if (!secretMatches(parsed.secret, session.secretHash)) return null;
   const now = Date.now();
-  let expiresAt = dateFrom(row.expires_at);
+  let { expiresAt } = session;
   if (expiresAt.getTime() <= now) {
     await em.nativeDelete(Session, { id: parsed.id });
     return null;
@@ -117,7 +111,8 @@ export async function resolveSession(em: EntityManager, token: string): Promise<
     await em.nativeUpdate(Session, { id: parsed.id }, { expiresAt });
     renewed = true;
   }
-  const user = { id: row.user_id, name: row.name, email: row.email, role: row.role, createdAt: dateFrom(row.created_at).toISOString() };
+  const holder = USERS.fromRow(row, USER_FIELDS);
+  const user = { ...holder, createdAt: holder.createdAt.toISOString() };
   return { sessionId: parsed.id, user, expiresAt: expiresAt.toISOString(), renewed };
 }
 

@@ -1,6 +1,12 @@
-import type { Services } from '../../kernel/internal.js';
+import type { InternalClients } from '../../kernel/internal.js';
 import type { BookView } from './schemas.js';
 import type { ReservedItem, ReservedStock, StockRequest } from './stock.js';
+
+/**
+ * The highest book id there can be (docs/api.md: a book id is a whole number from 1 to 2147483647).
+ * Any other id names no book: it is answered 404 before a statement carries it.
+ */
+export const MAX_BOOK_ID = 2_147_483_647;
 
 /** The catalog module's internal API; the only part of the catalog other modules import. */
 export interface CatalogApi {
@@ -19,8 +25,8 @@ export interface CatalogApi {
 
 export const CATALOG_OPERATIONS = ['booksByIds', 'reserveStock', 'releaseStock'] as const satisfies readonly (keyof CatalogApi)[];
 
-export function catalogApi(services: Services): CatalogApi {
-  return services.api<CatalogApi>('catalog', CATALOG_OPERATIONS);
+export function catalogApi(clients: InternalClients): CatalogApi {
+  return clients.api<CatalogApi>('catalog', CATALOG_OPERATIONS);
 }
 
 export type { BookView, ReservedItem, ReservedStock, StockRequest };

@@ -1,5 +1,7 @@
-import type { BookstoreModule, ModuleContext } from '../../kernel/module.js';
+import * as v from 'valibot';
 import { Broadcast } from '../../kernel/broadcast.js';
+import { defineSettings, type SettingsOf } from '../../kernel/config.js';
+import { defineModule, type ModuleContext } from '../../kernel/module.js';
 import { CATALOG_OPERATIONS, type CatalogApi } from './client.js';
 import { Book, BookWord, Reservation } from './entities.js';
 import { migrations } from './migrations/index.js';
@@ -9,51 +11,67 @@ import { seedDemoCatalog } from './seed.js';
 import { booksByIds } from './service.js';
 import { releaseStock, reserveStock } from './stock.js';
 
-const changesByStore = new WeakMap<ModuleContext, CatalogChanges>();
+const CACHE_SIZE = 'must be a whole number of megabytes, 0 to turn the cache off';
 
-/** One read cache per running store, shared by its routes, its internal API and its start-up. */
-function catalogChanges(ctx: ModuleContext): CatalogChanges {
-  let changes = changesByStore.get(ctx);
-  if (!changes) {
-    const broadcast = new Broadcast(ctx.config.redisUrl, ctx.redis, `${ctx.config.redisKeyPrefix}catalog:changed`, ctx.logger);
-    changes = new CatalogChanges(new CatalogReadCache(ctx.config.catalogCacheBytes), broadcast);
-    changesByStore.set(ctx, changes);
-  }
-  return changes;
+const catalogSettings = defineSettings(
+  {
+    CATALOG_CACHE_MB: v.optional(v.pipe(v.string(), v.regex(/^\d+$/, CACHE_SIZE), v.transform(Number), v.maxValue(4096, 'must be at most 4096')), '16'),
+    BOOKSTORE_SEED: v.optional(v.picklist(['demo', ''], 'must be demo or empty')),
+  },
+  (values) => ({
+    /** Memory for catalog answers kept between catalog changes; 0 turns the cache off. */
+    cacheBytes: values.CATALOG_CACHE_MB * 1024 * 1024,
+    seedDemo: values.BOOKSTORE_SEED === 'demo',
+  }),
+);
+
+export type CatalogSettings = SettingsOf<typeof catalogSettings>;
+
+/** The catalog in one process: its read cache, shared by its routes, its internal API and its start-up. */
+export interface CatalogInstance extends ModuleContext<CatalogSettings> {
+  changes: CatalogChanges;
 }
 
-export const catalogModule: BookstoreModule = {
+function setupCatalog(ctx: ModuleContext<CatalogSettings>): CatalogInstance {
+  const broadcast = new Broadcast(ctx.config.redisUrl, ctx.redis, `${ctx.config.redisKeyPrefix}catalog:changed`, ctx.logger);
+  return { ...ctx, changes: new CatalogChanges(new CatalogReadCache(ctx.settings.cacheBytes), broadcast) };
+}
+
+function catalogInternalApi({ db, changes }: CatalogInstance) {
+  const api: CatalogApi = {
+    booksByIds: ({ ids }) => booksByIds(db.em.fork(), ids),
+    reserveStock: async (request) => {
+      const reserved = await reserveStock(db.em.fork(), request);
+      await changes.announce('stock');
+      return reserved;
+    },
+    releaseStock: async ({ orderId }) => {
+      const released = await releaseStock(db.em.fork(), orderId);
+      if (released.released > 0) await changes.announce('stock');
+      return released;
+    },
+  };
+  return { api, operations: CATALOG_OPERATIONS };
+}
+
+export const catalogModule = defineModule({
   name: 'catalog',
   needs: ['auth'],
   description: 'Books for sale: browse, search, detail, and selling one’s own books.',
   entities: [Book, BookWord, Reservation],
   migrations,
-  routes: (ctx) => catalogRoutes(ctx, catalogChanges(ctx)),
-  internalApi: (ctx) => {
-    const { db } = ctx;
-    const changes = catalogChanges(ctx);
-    const api: CatalogApi = {
-      booksByIds: ({ ids }) => booksByIds(db.em.fork(), ids),
-      reserveStock: async (request) => {
-        const reserved = await reserveStock(db.em.fork(), request);
-        await changes.announce('stock');
-        return reserved;
-      },
-      releaseStock: async ({ orderId }) => {
-        const released = await releaseStock(db.em.fork(), orderId);
-        if (released.released > 0) await changes.announce('stock');
-        return released;
-      },
-    };
-    return { api, operations: CATALOG_OPERATIONS };
-  },
-  async start(ctx) {
-    const changes = catalogChanges(ctx);
+  settings: catalogSettings,
+  problems: ['insufficient_stock'],
+  setup: setupCatalog,
+  routes: (catalog) => catalogRoutes(catalog.changes),
+  internalApi: catalogInternalApi,
+  async start(catalog) {
+    const { changes } = catalog;
     changes.listen();
-    if (ctx.config.seedDemo) {
-      await seedDemoCatalog(ctx);
+    if (catalog.settings.seedDemo) {
+      await seedDemoCatalog(catalog);
       await changes.announce('listing');
     }
     return async () => changes.stop();
   },
-};
+});

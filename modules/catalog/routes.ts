@@ -4,12 +4,11 @@ import { describeRoute } from 'hono-openapi';
 import * as v from 'valibot';
 import { anonymousEtag, readValidators, type AppEnv } from '../../kernel/app.js';
 import { callerOf, signedIn } from '../../kernel/auth-context.js';
-import type { ModuleContext } from '../../kernel/module.js';
 import { jsonContent, pageOf, problemContent, signedInSecurity } from '../../kernel/openapi.js';
 import { Problem, notFound } from '../../kernel/problem.js';
 import { carriesBody, valid } from '../../kernel/validation.js';
 import { BookListQuery, BookSchema, CreateBookBody, MyBooksQuery, UpdateBookBody } from './schemas.js';
-import { type CachedAnswer, type CatalogChanges } from './read-cache.js';
+import { type CachedAnswer, type CatalogChanges, type CatalogReadCache } from './read-cache.js';
 import * as catalog from './service.js';
 import { bookEtag, ifMatch } from './versions.js';
 
@@ -61,10 +60,20 @@ function readKey(c: Context<AppEnv>): string {
   return url.slice(url.indexOf('/', url.indexOf('//') + 2));
 }
 
-export function catalogRoutes(_ctx: ModuleContext, changes: CatalogChanges): Hono<AppEnv> {
+/** The catalog's public routes, one named step per route, in the order they are matched. */
+export function catalogRoutes(changes: CatalogChanges): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const { cache } = changes;
+  browseBooks(app, changes.cache);
+  readBook(app, changes.cache);
+  sellBook(app, changes);
+  changeListing(app, changes);
+  removeListing(app, changes);
+  listMyBooks(app, changes.cache);
+  return app;
+}
 
+/** `GET /books`: a page of the catalog, filtered and sorted, answered from the read cache when it can. */
+function browseBooks(app: Hono<AppEnv>, cache: CatalogReadCache): void {
   app.get(
     '/books',
     describeRoute({
@@ -85,7 +94,10 @@ export function catalogRoutes(_ctx: ModuleContext, changes: CatalogChanges): Hon
       return sendCached(c, await cache.answer(readKey(c), () => catalog.listBooks(c.get('em'), cache, query)));
     },
   );
+}
 
+/** `GET /books/{id}`: one book with its ETag, kept by the read cache together with that ETag. */
+function readBook(app: Hono<AppEnv>, cache: CatalogReadCache): void {
   app.get(
     '/books/:id',
     describeRoute({
@@ -106,7 +118,10 @@ export function catalogRoutes(_ctx: ModuleContext, changes: CatalogChanges): Hon
       return sendCached(c, answer);
     },
   );
+}
 
+/** `POST /books`: the caller lists a book for sale and becomes its seller. */
+function sellBook(app: Hono<AppEnv>, changes: CatalogChanges): void {
   app.post(
     '/books',
     describeRoute({
@@ -123,7 +138,10 @@ export function catalogRoutes(_ctx: ModuleContext, changes: CatalogChanges): Hon
       return c.json({ book: catalog.bookView(book) }, 201, { ETag: bookEtag(book.version) });
     },
   );
+}
 
+/** `PATCH /books/{id}`: the seller changes a listing, judged against If-Match. */
+function changeListing(app: Hono<AppEnv>, changes: CatalogChanges): void {
   app.patch(
     '/books/:id',
     describeRoute({
@@ -152,7 +170,10 @@ export function catalogRoutes(_ctx: ModuleContext, changes: CatalogChanges): Hon
       return c.json({ book: saved.book }, 200, { ETag: bookEtag(saved.version) });
     },
   );
+}
 
+/** `DELETE /books/{id}`: the seller takes a listing out of the catalog, judged against If-Match. */
+function removeListing(app: Hono<AppEnv>, changes: CatalogChanges): void {
   app.delete(
     '/books/:id',
     describeRoute({
@@ -178,7 +199,10 @@ export function catalogRoutes(_ctx: ModuleContext, changes: CatalogChanges): Hon
       return c.body(null, 204);
     },
   );
+}
 
+/** `GET /my-books`: the caller's own listings, newest first. */
+function listMyBooks(app: Hono<AppEnv>, cache: CatalogReadCache): void {
   app.get(
     '/my-books',
     describeRoute({
@@ -195,6 +219,4 @@ export function catalogRoutes(_ctx: ModuleContext, changes: CatalogChanges): Hon
       return c.json(await catalog.listBooks(c.var.em, cache, { sort: 'newest', page, limit, sellerId: callerOf(c).id }));
     },
   );
-
-  return app;
 }

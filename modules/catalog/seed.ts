@@ -9,7 +9,7 @@ const DAY = 24 * 60 * 60 * 1000;
 
 /** Sellers live in the auth module, which may still be starting in another process: wait for it. */
 async function ensureSellers(ctx: ModuleContext): Promise<number[]> {
-  const auth = authApi(ctx.services);
+  const auth = authApi(ctx.clients);
   for (let attempt = 1; ; attempt++) {
     try {
       const ids: number[] = [];

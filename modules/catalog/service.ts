@@ -1,8 +1,10 @@
-import { dateFrom } from '../../kernel/database.js';
 import type { EntityManager } from '../../kernel/module.js';
 import { Problem, forbidden, notFound } from '../../kernel/problem.js';
+import type { SqlRow } from '../../kernel/sql-table.js';
+import { MAX_BOOK_ID } from './client.js';
 import { Book, BookWord } from './entities.js';
 import type { CatalogReadCache } from './read-cache.js';
+import { BOOKS, BOOK_WORDS } from './rows.js';
 import type { BookListQuery, BookView, CreateBookInput, Sort, UpdateBookInput } from './schemas.js';
 import { preconditionFailed, type Precondition } from './versions.js';
 import { searchWords } from './words.js';
@@ -28,32 +30,22 @@ export function bookView(book: BookRow): BookView {
   };
 }
 
+/** `b.price_cents`: a column of catalog_books as the listing and detail queries alias the table. */
+const b = (property: keyof Book & string) => BOOKS.column(property, 'b');
+
 const ORDER: Record<Sort, string> = {
-  newest: 'b.created_at desc, b.id desc',
-  price_asc: 'b.price_cents asc, b.id asc',
-  price_desc: 'b.price_cents desc, b.id desc',
-  title: 'b.title asc, b.id asc',
+  newest: `${b('createdAt')} desc, ${b('id')} desc`,
+  price_asc: `${b('priceCents')} asc, ${b('id')} asc`,
+  price_desc: `${b('priceCents')} desc, ${b('id')} desc`,
+  title: `${b('title')} asc, ${b('id')} asc`,
 };
 
-const BOOK_COLUMNS = 'b.id, b.title, b.author, b.description, b.isbn, b.price_cents, b.stock, b.seller_id, b.created_at, b.updated_at';
-
-interface BookRecord {
-  id: number;
-  title: string;
-  author: string;
-  description: string;
-  isbn: string | null;
-  price_cents: number;
-  stock: number;
-  seller_id: number;
-  created_at: Date | string | number;
-  updated_at: Date | string | number;
-}
-
+/** What a book view needs. The benchmark's database ceiling runs the same columns (bench/baselines/catalog-sql.ts). */
+const VIEWED = ['id', 'title', 'author', 'description', 'isbn', 'priceCents', 'stock', 'sellerId', 'createdAt', 'updatedAt'] as const;
+const BOOK_COLUMNS = BOOKS.list(VIEWED, 'b');
 /** A book with the version its ETag names (detail answers and writes; listings do not need it). */
-interface VersionedRecord extends BookRecord {
-  version: number;
-}
+const VERSIONED = [...VIEWED, 'version'] as const;
+type VersionedRecord = Pick<Book, (typeof VERSIONED)[number]>;
 
 /** A book as one version of it: the answer, and what its ETag is made from. */
 export interface VersionedBook {
@@ -64,24 +56,13 @@ export interface VersionedBook {
 /** Every change a seller may make, with the fields they left out removed. */
 type BookChanges = { [Field in keyof UpdateBookInput]?: Exclude<UpdateBookInput[Field], undefined> };
 
-function fromRecord(row: BookRecord): BookView {
-  return bookView({
-    id: row.id,
-    title: row.title,
-    author: row.author,
-    description: row.description,
-    isbn: row.isbn,
-    priceCents: row.price_cents,
-    stock: row.stock,
-    sellerId: row.seller_id,
-    createdAt: dateFrom(row.created_at),
-    updatedAt: dateFrom(row.updated_at),
-  });
+function fromRecord(row: SqlRow): BookView {
+  return bookView(BOOKS.fromRow(row, VIEWED));
 }
 
-/** Ids arrive as path text; anything that is not a positive integer simply matches no book. */
+/** Ids arrive as path text; anything that is not a whole number from 1 to MAX_BOOK_ID simply matches no book. */
 export function parseBookId(raw: string): number | undefined {
-  return /^[1-9]\d{0,9}$/.test(raw) && Number(raw) <= 2_147_483_647 ? Number(raw) : undefined;
+  return /^[1-9]\d{0,9}$/.test(raw) && Number(raw) <= MAX_BOOK_ID ? Number(raw) : undefined;
 }
 
 /** `!` escapes LIKE wildcards on MySQL and SQLite alike (a backslash means different things to each). */
@@ -89,23 +70,23 @@ function escapeLike(text: string): string {
   return text.replace(/[!%_]/g, (c) => `!${c}`);
 }
 
+const WITH_WORD = `${b('id')} in (select ${BOOK_WORDS.column('bookId', 'w')} from ${BOOK_WORDS.name} w where ${BOOK_WORDS.column('word', 'w')} like ?)`;
+
 /** The WHERE clause of a listing, with its parameters; every clause has an index behind it. */
 function listingFilter(query: BookListQuery & { sellerId?: number }) {
-  const clauses = ['b.deleted_at is null'];
+  const clauses = [`${b('deletedAt')} is null`];
   const params: unknown[] = [];
   const where = (clause: string, ...values: unknown[]) => {
     clauses.push(clause);
     params.push(...values);
   };
-  if (query.sellerId !== undefined) where('b.seller_id = ?', query.sellerId);
-  if (query.minPriceCents !== undefined) where('b.price_cents >= ?', query.minPriceCents);
-  if (query.maxPriceCents !== undefined) where('b.price_cents <= ?', query.maxPriceCents);
-  if (query.inStock === true) where('b.stock > 0');
-  if (query.inStock === false) where('b.stock = 0');
-  if (query.author) where(`b.author like ? escape '!'`, `%${escapeLike(query.author)}%`);
-  for (const word of searchWords(query.q ?? '')) {
-    where('b.id in (select w.book_id from catalog_book_words w where w.word like ?)', `${word}%`);
-  }
+  if (query.sellerId !== undefined) where(`${b('sellerId')} = ?`, query.sellerId);
+  if (query.minPriceCents !== undefined) where(`${b('priceCents')} >= ?`, query.minPriceCents);
+  if (query.maxPriceCents !== undefined) where(`${b('priceCents')} <= ?`, query.maxPriceCents);
+  if (query.inStock === true) where(`${b('stock')} > 0`);
+  if (query.inStock === false) where(`${b('stock')} = 0`);
+  if (query.author) where(`${b('author')} like ? escape '!'`, `%${escapeLike(query.author)}%`);
+  for (const word of searchWords(query.q ?? '')) where(WITH_WORD, `${word}%`);
   return { sql: clauses.join(' and '), params };
 }
 
@@ -119,13 +100,13 @@ export async function listBooks(em: EntityManager, cache: CatalogReadCache, quer
   const order = ORDER[query.sort];
   const connection = em.getConnection();
   const countListed = async () => {
-    const [count] = await connection.execute<{ total: number | string }[]>(`select count(*) as total from catalog_books b where ${filter.sql}`, filter.params);
+    const [count] = await connection.execute<{ total: number | string }[]>(`select count(*) as total from ${BOOKS.name} b where ${filter.sql}`, filter.params);
     return Number(count?.total ?? 0);
   };
   const [rows, total] = await Promise.all([
-    connection.execute<BookRecord[]>(
-      `select ${BOOK_COLUMNS} from catalog_books b
-         join (select b.id from catalog_books b where ${filter.sql} order by ${order} limit ? offset ?) page on page.id = b.id
+    connection.execute<SqlRow[]>(
+      `select ${BOOK_COLUMNS} from ${BOOKS.name} b
+         join (select ${b('id')} from ${BOOKS.name} b where ${filter.sql} order by ${order} limit ? offset ?) page on page.${BOOKS.c.id} = ${b('id')}
         order by ${order}`,
       [...filter.params, query.limit, (query.page - 1) * query.limit],
     ),
@@ -134,14 +115,15 @@ export async function listBooks(em: EntityManager, cache: CatalogReadCache, quer
   return { items: rows.map(fromRecord), page: query.page, limit: query.limit, total };
 }
 
-const READ_ONE = `select ${BOOK_COLUMNS}, b.version from catalog_books b where b.id = ? and b.deleted_at is null`;
+const READ_ONE = `select ${BOOKS.list(VERSIONED, 'b')} from ${BOOKS.name} b where ${b('id')} = ? and ${b('deletedAt')} is null`;
 
 /** One listed book, for reading, with its version (same query, one more column). */
 export async function readBook(em: EntityManager, rawId: string): Promise<VersionedBook> {
   const id = parseBookId(rawId);
-  const [row] = id === undefined ? [] : await em.getConnection().execute<VersionedRecord[]>(READ_ONE, [id]);
+  const [row] = id === undefined ? [] : await em.getConnection().execute<SqlRow[]>(READ_ONE, [id]);
   if (!row) throw notFound('book');
-  return { book: fromRecord(row), version: Number(row.version) };
+  const { version, ...book } = BOOKS.fromRow(row, VERSIONED);
+  return { book: bookView(book), version };
 }
 
 async function indexWords(em: EntityManager, book: Pick<Book, 'id' | 'title' | 'author'>) {
@@ -164,17 +146,18 @@ export async function createBook(em: EntityManager, sellerId: number, input: Cre
  * Read as a plain row, never through the unit of work: a write that lost a race reads again, and
  * must see the row as it is now, not as the identity map remembers it.
  */
-async function ownBook(tx: EntityManager, rawId: string, callerId: number): Promise<VersionedRecord> {
+async function loadOwnBook(tx: EntityManager, rawId: string, callerId: number): Promise<VersionedRecord> {
   const id = parseBookId(rawId);
-  const [row] = id === undefined ? [] : await tx.execute<VersionedRecord[]>(READ_ONE, [id]);
+  const [row] = id === undefined ? [] : await tx.execute<SqlRow[]>(READ_ONE, [id]);
   if (!row) throw notFound('book');
-  if (Number(row.seller_id) !== callerId) throw forbidden('Only the seller of this book may change it.');
-  return row;
+  const book = BOOKS.fromRow(row, VERSIONED);
+  if (book.sellerId !== callerId) throw forbidden('Only the seller of this book may change it.');
+  return book;
 }
 
 /** Writes `changes` only if the book is still at the version read; false when something moved it first. */
 async function writeIfUnchanged(tx: EntityManager, book: VersionedRecord, changes: BookChanges & { updatedAt: Date; deletedAt?: Date }): Promise<boolean> {
-  const version = Number(book.version);
+  const { version } = book;
   const written = await tx.nativeUpdate(Book, { id: book.id, version, deletedAt: null }, { ...changes, version: version + 1 });
   return written === 1;
 }
@@ -197,8 +180,8 @@ async function changeOwnBook<T>(
 ): Promise<T> {
   for (let attempt = 1; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
     const done = await em.transactional(async (tx) => {
-      const book = await ownBook(tx, rawId, callerId);
-      if (precondition && !precondition.matches(Number(book.version))) throw preconditionFailed();
+      const book = await loadOwnBook(tx, rawId, callerId);
+      if (precondition && !precondition.matches(book.version)) throw preconditionFailed();
       return change(tx, book);
     });
     if (done !== undefined) return done;
@@ -214,9 +197,9 @@ export async function updateBook(em: EntityManager, rawId: string, callerId: num
   return changeOwnBook(em, rawId, callerId, precondition, async (tx, book) => {
     const updatedAt = new Date();
     if (!(await writeIfUnchanged(tx, book, { ...changes, updatedAt }))) return undefined;
-    const changed = { ...fromRecord(book), ...changes, updatedAt: updatedAt.toISOString() };
+    const changed = { ...bookView(book), ...changes, updatedAt: updatedAt.toISOString() };
     if (changed.title !== book.title || changed.author !== book.author) await indexWords(tx, changed);
-    return { book: changed, version: Number(book.version) + 1 };
+    return { book: changed, version: book.version + 1 };
   });
 }
 

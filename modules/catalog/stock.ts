@@ -2,7 +2,9 @@ import { DeadlockException, UniqueConstraintViolationException, raw } from '@mik
 import { placeholders } from '../../kernel/database.js';
 import type { EntityManager } from '../../kernel/module.js';
 import { Problem, notFound } from '../../kernel/problem.js';
+import type { SqlRow } from '../../kernel/sql-table.js';
 import { Book, Reservation } from './entities.js';
+import { BOOKS, RESERVATIONS } from './rows.js';
 import { CURRENCY } from './service.js';
 
 export interface ReservedItem {
@@ -29,7 +31,8 @@ export interface StockRequest {
 export const insufficientStock = (bookId: number) =>
   new Problem(409, 'insufficient_stock', `Not enough copies of book ${bookId} are in stock.`);
 
-export const ownBook = (index: number) =>
+/** The problem for an order line naming one of the buyer's own listings. */
+export const cannotBuyOwnBook = (index: number) =>
   new Problem(400, 'validation_failed', 'You cannot buy your own book.', [{ path: `items.${index}.bookId`, message: 'is one of your own listings' }]);
 
 type Line = { bookId: number; quantity: number };
@@ -55,40 +58,35 @@ async function existing(em: EntityManager, orderId: string): Promise<ReservedIte
  * Each book's version moves with its stock, so a seller's edit read before this is refused (412).
  */
 async function takeStock(tx: EntityManager, lines: Line[], buyerId: number | undefined): Promise<boolean> {
+  const { id, stock, version, sellerId, deletedAt } = BOOKS.c;
   const cases = lines.map(() => 'when ? then ?').join(' ');
-  const enough = lines.map(() => '(id = ? and stock >= ?)').join(' or ');
+  const enough = lines.map(() => `(${id} = ? and ${stock} >= ?)`).join(' or ');
   const pairs = lines.flatMap((l) => [l.bookId, l.quantity]);
-  const notOwn = buyerId === undefined ? '' : 'and seller_id <> ?';
+  const notOwn = buyerId === undefined ? '' : `and ${sellerId} <> ?`;
   const taken = await tx.execute<{ affectedRows: number }>(
-    `update catalog_books set stock = stock - case id ${cases} end, version = version + 1
-      where id in (${placeholders(lines.length)}) and deleted_at is null ${notOwn} and (${enough})`,
+    `update ${BOOKS.name} set ${stock} = ${stock} - case ${id} ${cases} end, ${version} = ${version} + 1
+      where ${id} in (${placeholders(lines.length)}) and ${deletedAt} is null ${notOwn} and (${enough})`,
     [...pairs, ...lines.map((l) => l.bookId), ...(buyerId === undefined ? [] : [buyerId]), ...pairs],
     'run',
   );
   return taken.affectedRows === lines.length;
 }
 
-interface BookRow {
-  id: number;
-  title: string;
-  price_cents: number;
-  seller_id: number;
-}
+/** What a reservation keeps of each book: its price and seller as of now. */
+const PRICED = ['id', 'title', 'priceCents', 'sellerId'] as const;
+const HELD = ['orderId', 'bookId', 'quantity', 'title', 'unitPriceCents', 'sellerId', 'status', 'createdAt'] as const;
 
 /** Prices and sellers as of this reservation, kept with it so a second call answers the same. */
 async function holdFor(tx: EntityManager, orderId: string, lines: Line[]): Promise<ReservedItem[]> {
-  const books = await tx.execute<BookRow[]>(`select id, title, price_cents, seller_id from catalog_books where id in (${placeholders(lines.length)})`, lines.map((l) => l.bookId));
+  const rows = await tx.execute<SqlRow[]>(`select ${BOOKS.list(PRICED)} from ${BOOKS.name} where ${BOOKS.c.id} in (${placeholders(lines.length)})`, lines.map((l) => l.bookId));
+  const books = rows.map((row) => BOOKS.fromRow(row, PRICED));
   const reserved = lines.map((line) => {
-    const book = books.find((b) => Number(b.id) === line.bookId)!;
-    return { bookId: line.bookId, title: book.title, unitPriceCents: Number(book.price_cents), quantity: line.quantity, sellerId: Number(book.seller_id) };
+    const book = books.find((b) => b.id === line.bookId)!;
+    return { bookId: line.bookId, title: book.title, unitPriceCents: book.priceCents, quantity: line.quantity, sellerId: book.sellerId };
   });
   const now = new Date();
-  await tx.execute(
-    `insert into catalog_reservations (order_id, book_id, quantity, title, unit_price_cents, seller_id, status, created_at)
-     values ${reserved.map(() => `(?, ?, ?, ?, ?, ?, 'held', ?)`).join(', ')}`,
-    reserved.flatMap((r) => [orderId, r.bookId, r.quantity, r.title, r.unitPriceCents, r.sellerId, now]),
-    'run',
-  );
+  const held = reserved.map((r) => ({ orderId, ...r, status: 'held', createdAt: now }));
+  await tx.execute(RESERVATIONS.insert(HELD, held.length), RESERVATIONS.values(HELD, ...held), 'run');
   return reserved;
 }
 
@@ -107,7 +105,7 @@ async function refusal(em: EntityManager, request: StockRequest): Promise<Proble
   for (const [index, item] of request.items.entries()) {
     const book = books.find((b) => b.id === item.bookId);
     if (!book || book.deletedAt) return notFound(`book ${item.bookId}`);
-    if (book.sellerId === request.buyerId) return ownBook(index);
+    if (book.sellerId === request.buyerId) return cannotBuyOwnBook(index);
     if (book.stock < wanted.find((l) => l.bookId === item.bookId)!.quantity) return insufficientStock(item.bookId);
   }
   return undefined;

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { DeadlockException, UniqueConstraintViolationException, raw } from '@mikro-orm/core';
 import type { EntityManager } from '../../kernel/module.js';
+import type { SqlRow } from '../../kernel/sql-table.js';
 import { GatewayCharge } from './entities.js';
+import { GATEWAY_CHARGES } from './rows.js';
 
 /**
  * The simulated payment gateway. It behaves like a real one where it matters: cards are turned
@@ -62,6 +64,10 @@ export async function charge(em: EntityManager, input: { orderId: string; token:
   return outcome;
 }
 
+const CAPTURED = ['orderId', 'amountCents', 'status', 'attempts', 'captures', 'capturedAt'] as const;
+const INSERT_CAPTURED = GATEWAY_CHARGES.insert(CAPTURED);
+const READ_STATUS = `select ${GATEWAY_CHARGES.c.status} from ${GATEWAY_CHARGES.name} where ${GATEWAY_CHARGES.c.orderId} = ?`;
+
 /**
  * The common case, an ordinary card charged for the first time, in one statement: the ledger row is
  * born captured. The order id is its key, so a second attempt (a duplicate job, a retry after a
@@ -71,17 +77,15 @@ export async function charge(em: EntityManager, input: { orderId: string; token:
 async function captureAtOnce(em: EntityManager, input: { orderId: string; token: string; amountCents: number }): Promise<ChargeOutcome | undefined> {
   if (input.token.startsWith('sim_card_decline_') || input.token.startsWith('sim_card_flaky_')) return undefined;
   try {
-    await em.execute(
-      `insert into purchase_gateway_charges (order_id, amount_cents, status, attempts, captures, captured_at) values (?, ?, 'captured', 1, 1, ?)`,
-      [input.orderId, input.amountCents, new Date()],
-      'run',
-    );
+    const captured = { orderId: input.orderId, amountCents: input.amountCents, status: 'captured', attempts: 1, captures: 1, capturedAt: new Date() };
+    await em.execute(INSERT_CAPTURED, GATEWAY_CHARGES.values(CAPTURED, captured), 'run');
     return 'captured';
   } catch (error) {
     if (!(error instanceof UniqueConstraintViolationException)) throw error;
-    const [row] = await em.execute<{ status: GatewayCharge['status'] }[]>('select status from purchase_gateway_charges where order_id = ?', [input.orderId]);
-    if (row?.status === 'processing') return undefined;
-    return row?.status === 'declined' ? 'declined' : 'captured';
+    const [row] = await em.execute<SqlRow[]>(READ_STATUS, [input.orderId]);
+    const status = row && GATEWAY_CHARGES.fromRow(row, ['status']).status;
+    if (status === 'processing') return undefined;
+    return status === 'declined' ? 'declined' : 'captured';
   }
 }
 

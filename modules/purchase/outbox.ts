@@ -1,9 +1,11 @@
 import { IsolationLevel } from '@mikro-orm/core';
-import { dateFrom, placeholders } from '../../kernel/database.js';
+import { placeholders } from '../../kernel/database.js';
 import type { Logger } from '../../kernel/logger.js';
-import type { Database, EntityManager, ModuleContext } from '../../kernel/module.js';
+import type { Database, EntityManager } from '../../kernel/module.js';
 import type { JobQueues, JobRequest } from '../../kernel/queues.js';
-import { QUEUE_OF, type JobName } from './queues.js';
+import type { SqlRow } from '../../kernel/sql-table.js';
+import { QUEUE_OF, type JobName } from './order-jobs.js';
+import { OUTBOX } from './rows.js';
 
 /** A job written to the outbox in a transaction, to hand to the queue once that transaction commits. */
 export interface Outgoing {
@@ -11,27 +13,27 @@ export interface Outgoing {
   request: JobRequest;
 }
 
-/** The queue's job for a message; its id is the message's, so handing it over twice makes one job. */
-const jobRequest = (queue: string, job: string, orderId: string, delayMs: number): JobRequest => ({ queue, name: job, data: { orderId }, jobId: `${job}-${orderId}`, delayMs });
+/**
+ * The queue's job for an order's step; its id is the order's and the step's, so handing it over
+ * twice (the outbox's two ways, the sweeper) makes one job.
+ */
+export const jobRequest = (queue: string, job: string, orderId: string, delayMs: number): JobRequest => ({ queue, name: job, data: { orderId }, jobId: `${job}-${orderId}`, delayMs });
+
+const MESSAGE = ['queue', 'job', 'orderId', 'availableAt', 'createdAt'] as const;
+const INSERT_MESSAGE = OUTBOX.insert(MESSAGE);
 
 /** Records, inside the caller's transaction, that a job must run for an order (after `delayMs`). */
 export async function enqueue(tx: EntityManager, job: JobName, orderId: string, delayMs = 0): Promise<Outgoing> {
   const now = new Date();
-  const written = await tx.execute<{ insertId: number }>(
-    'insert into purchase_outbox (queue, job, order_id, available_at, created_at) values (?, ?, ?, ?, ?)',
-    [QUEUE_OF[job], job, orderId, new Date(now.getTime() + delayMs), now],
-    'run',
-  );
+  const message = { queue: QUEUE_OF[job], job, orderId, availableAt: new Date(now.getTime() + delayMs), createdAt: now };
+  const written = await tx.execute<{ insertId: number }>(INSERT_MESSAGE, OUTBOX.values(MESSAGE, message), 'run');
   return { id: Number(written.insertId), request: jobRequest(QUEUE_OF[job], job, orderId, delayMs) };
 }
 
-interface OutboxRow {
-  id: number;
-  queue: string;
-  job: string;
-  order_id: string;
-  available_at: Date | string | number;
-}
+const RELAYED = ['id', 'queue', 'job', 'orderId', 'availableAt'] as const;
+const { c } = OUTBOX;
+/** Undispatched messages older than a moment, oldest first (the periodic pass adds its LIMIT and lock). */
+const READ_LEFT_BEHIND = `select ${OUTBOX.list(RELAYED)} from ${OUTBOX.name} where ${c.dispatchedAt} is null and ${c.createdAt} < ? order by ${c.id}`;
 
 /** Messages one hand-over takes at most: one Redis pipeline, one UPDATE. */
 const BATCH = 200;
@@ -52,7 +54,7 @@ export const LEFT_BEHIND_MS = 2_000;
  *
  * A message is marked dispatched only once the queue has it, and the job id is derived from the
  * message, so a crash in between, or both ways at once, at worst hand the queue the same job twice,
- * which it ignores.
+ * which it ignores. Each module that works on orders has its own relay (context.ts).
  */
 export class OutboxRelay {
   private timer: NodeJS.Timeout | undefined;
@@ -140,31 +142,20 @@ export class OutboxRelay {
    */
   private dispatchBatch(): Promise<number> {
     return this.db.em.fork().transactional(async (tx) => {
-      const messages = await tx.execute<OutboxRow[]>(
-        `select id, queue, job, order_id, available_at from purchase_outbox where dispatched_at is null and created_at < ? order by id limit ${BATCH}${this.skipLocked ? ' for update skip locked' : ''}`,
+      const rows = await tx.execute<SqlRow[]>(
+        `${READ_LEFT_BEHIND} limit ${BATCH}${this.skipLocked ? ' for update skip locked' : ''}`,
         [new Date(Date.now() - LEFT_BEHIND_MS)],
       );
-      if (messages.length === 0) return 0;
+      if (rows.length === 0) return 0;
+      const messages = rows.map((row) => OUTBOX.fromRow(row, RELAYED));
       const now = Date.now();
-      await this.jobs.addBulk(messages.map((m) => jobRequest(m.queue, m.job, m.order_id, dateFrom(m.available_at).getTime() - now)));
-      await markDispatched(tx, messages.map((m) => Number(m.id)));
+      await this.jobs.addBulk(messages.map((m) => jobRequest(m.queue, m.job, m.orderId, m.availableAt.getTime() - now)));
+      await markDispatched(tx, messages.map((m) => m.id));
       return messages.length;
     }, this.skipLocked ? { isolationLevel: IsolationLevel.READ_COMMITTED } : {});
   }
 }
 
 async function markDispatched(em: EntityManager, ids: number[]) {
-  await em.execute(`update purchase_outbox set dispatched_at = ? where id in (${placeholders(ids.length)}) and dispatched_at is null`, [new Date(), ...ids], 'run');
-}
-
-const relays = new WeakMap<Database, OutboxRelay>();
-
-/** One relay per process and database, however many purchase roles the process runs. */
-export function outboxRelay(ctx: ModuleContext): OutboxRelay {
-  let relay = relays.get(ctx.db);
-  if (!relay) {
-    relay = new OutboxRelay(ctx.db, ctx.jobs, ctx.logger, ctx.config.database.kind === 'mysql');
-    relays.set(ctx.db, relay);
-  }
-  return relay;
+  await em.execute(`update ${OUTBOX.name} set ${c.dispatchedAt} = ? where ${c.id} in (${placeholders(ids.length)}) and ${c.dispatchedAt} is null`, [new Date(), ...ids], 'run');
 }

@@ -32,27 +32,33 @@ interface Loaded {
   providers: Promise<ProviderView[]>;
 }
 
-const loaded = new WeakMap<Database, Loaded>();
-
 async function readProviders(db: Database): Promise<ProviderView[]> {
   const rows = await db.em.fork().find(DeliveryProvider, {}, { orderBy: { costCents: 'asc', id: 'asc' } });
   return rows.map(({ id, name, coverage, costCents }) => ({ id, name, coverage, costCents }));
 }
 
 /**
- * The delivery providers, cheapest first, read once a minute per process rather than once per
- * order. A failed read is not kept: the next caller reads again.
+ * The delivery providers, cheapest first, read once a minute per module instance rather than once
+ * per order. A failed read is not kept: the next caller reads again.
  */
-export function deliveryProviders(db: Database, now = Date.now()): Promise<ProviderView[]> {
-  const current = loaded.get(db);
-  const age = current ? now - current.at : Infinity;
-  if (current && age >= 0 && age < PROVIDERS_FRESH_MS) return current.providers;
-  const providers = readProviders(db);
-  loaded.set(db, { at: now, providers });
-  providers.catch(() => loaded.get(db)?.providers === providers && loaded.delete(db));
-  return providers;
-}
+export class DeliveryProviders {
+  private loaded: Loaded | undefined;
 
-export async function deliveryProvider(db: Database, id: string): Promise<ProviderView | undefined> {
-  return (await deliveryProviders(db)).find((p) => p.id === id);
+  constructor(private readonly db: Database) {}
+
+  all(now = Date.now()): Promise<ProviderView[]> {
+    const current = this.loaded;
+    const age = current ? now - current.at : Infinity;
+    if (current && age >= 0 && age < PROVIDERS_FRESH_MS) return current.providers;
+    const providers = readProviders(this.db);
+    this.loaded = { at: now, providers };
+    providers.catch(() => {
+      if (this.loaded?.providers === providers) this.loaded = undefined;
+    });
+    return providers;
+  }
+
+  async find(id: string, now = Date.now()): Promise<ProviderView | undefined> {
+    return (await this.all(now)).find((p) => p.id === id);
+  }
 }

@@ -7,13 +7,12 @@ import { describeRoute } from 'hono-openapi';
 import * as v from 'valibot';
 import type { AppEnv } from '../../kernel/app.js';
 import { adminOnly, callerOf, signedIn } from '../../kernel/auth-context.js';
-import type { ModuleContext } from '../../kernel/module.js';
+import type { PurchaseContext } from './context.js';
 import { jsonContent, pageOf, problemContent, signedInSecurity } from '../../kernel/openapi.js';
 import { Problem, notFound } from '../../kernel/problem.js';
 import { pageQuery, valid } from '../../kernel/validation.js';
-import * as orders from './orders.js';
-import { deliveryProviders } from './providers.js';
-import { DELIVERIES, PAYMENTS } from './queues.js';
+import * as purchase from './service.js';
+import { DELIVERIES, PAYMENTS } from './order-jobs.js';
 import { DeliveryProviderSchema, OrderRequest, OrderSchema, SaleSchema } from './schemas.js';
 
 const OrderEnvelope = v.object({ order: OrderSchema });
@@ -41,7 +40,7 @@ function idempotencyKey(header: string | undefined): string | undefined {
 }
 
 /** The operator's view of the job queues (bull-board), for administrators only. */
-function queueBoard(ctx: ModuleContext, app: Hono<AppEnv>) {
+function queueBoard(ctx: PurchaseContext, app: Hono<AppEnv>) {
   const queues = ctx.jobs.bullQueues([PAYMENTS, DELIVERIES]);
   app.get(`${QUEUES_PATH}/stats`, adminOnly, async (c) => {
     const stats = Object.fromEntries(await Promise.all([PAYMENTS, DELIVERIES].map(async (q) => [q, await ctx.jobs.counts(q)] as const)));
@@ -60,15 +59,30 @@ function queueBoard(ctx: ModuleContext, app: Hono<AppEnv>) {
   app.route(QUEUES_PATH, board.registerPlugin());
 }
 
-export function purchaseRoutes(ctx: ModuleContext): Hono<AppEnv> {
+/** The purchase module's public routes, one named step per route, in the order they are matched. */
+export function purchaseRoutes(ctx: PurchaseContext): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  listDeliveryProviders(app, ctx);
+  placeOrder(app, ctx);
+  listOrders(app);
+  readOrder(app);
+  cancelOrder(app, ctx);
+  listSales(app);
+  queueBoard(ctx, app);
+  return app;
+}
 
+/** `GET /delivery-providers`: who can deliver, where, at what cost. */
+function listDeliveryProviders(app: Hono<AppEnv>, ctx: PurchaseContext): void {
   app.get(
     '/delivery-providers',
     describeRoute({ tags: ['purchase'], summary: 'Delivery providers with their coverage and cost', responses: { 200: jsonContent(v.object({ items: v.array(DeliveryProviderSchema) }), 'All providers') } }),
-    async (c) => c.json({ items: await deliveryProviders(ctx.db) }),
+    async (c) => c.json({ items: await purchase.listDeliveryProviders(ctx) }),
   );
+}
 
+/** `POST /orders`: the buyer places an order; an Idempotency-Key makes retrying it safe. */
+function placeOrder(app: Hono<AppEnv>, ctx: PurchaseContext): void {
   app.post(
     '/orders',
     describeRoute({
@@ -91,12 +105,15 @@ export function purchaseRoutes(ctx: ModuleContext): Hono<AppEnv> {
     valid('json', OrderRequest),
     async (c) => {
       const key = idempotencyKey(c.req.header('idempotency-key'));
-      const { order, replayed } = await orders.placeOrder(ctx, c.var.em, callerOf(c), c.req.valid('json'), key);
+      const { order, replayed } = await purchase.placeOrder(ctx, c.var.em, callerOf(c), c.req.valid('json'), key);
       if (replayed) c.header('Idempotent-Replayed', 'true');
       return c.json({ order }, 201);
     },
   );
+}
 
+/** `GET /orders`: the caller's orders, newest first. */
+function listOrders(app: Hono<AppEnv>): void {
   app.get(
     '/orders',
     describeRoute({ tags: ['purchase'], summary: 'Your orders, newest first', security: signedInSecurity, responses: { 200: jsonContent(pageOf(OrderSchema), 'A page of orders'), 400: invalid, 401: notSignedIn } }),
@@ -104,17 +121,23 @@ export function purchaseRoutes(ctx: ModuleContext): Hono<AppEnv> {
     valid('query', v.object(pageQuery)),
     async (c) => {
       const { page, limit } = c.req.valid('query');
-      return c.json(await orders.listOrders(c.var.em, callerOf(c).id, page, limit));
+      return c.json(await purchase.listOrders(c.var.em, callerOf(c).id, page, limit));
     },
   );
+}
 
+/** `GET /orders/{id}`: one of the caller's orders; administrators may read any. */
+function readOrder(app: Hono<AppEnv>): void {
   app.get(
     '/orders/:id',
     describeRoute({ tags: ['purchase'], summary: 'One of your orders (administrators: any order)', security: signedInSecurity, parameters: [orderId], responses: { 200: jsonContent(OrderEnvelope, 'The order'), 401: notSignedIn, 404: noSuchOrder } }),
     signedIn,
-    async (c) => c.json({ order: await orders.readOrder(c.var.em, callerOf(c), orderIdFrom(c.req.param('id'))) }),
+    async (c) => c.json({ order: await purchase.readOrder(c.var.em, callerOf(c), orderIdFrom(c.req.param('id'))) }),
   );
+}
 
+/** `POST /orders/{id}/cancel`: the buyer cancels an order that has not shipped. */
+function cancelOrder(app: Hono<AppEnv>, ctx: PurchaseContext): void {
   app.post(
     '/orders/:id/cancel',
     describeRoute({
@@ -125,9 +148,12 @@ export function purchaseRoutes(ctx: ModuleContext): Hono<AppEnv> {
       responses: { 200: jsonContent(OrderEnvelope, 'The cancelled order'), 401: notSignedIn, 404: noSuchOrder, 409: problemContent('Already shipped, delivered, failed or cancelled (invalid_state)') },
     }),
     signedIn,
-    async (c) => c.json({ order: await orders.cancelOrder(ctx, c.var.em, callerOf(c), orderIdFrom(c.req.param('id'))) }),
+    async (c) => c.json({ order: await purchase.cancelOrder(ctx, c.var.em, callerOf(c), orderIdFrom(c.req.param('id'))) }),
   );
+}
 
+/** `GET /sales`: order lines of the books the caller sells, newest first. */
+function listSales(app: Hono<AppEnv>): void {
   app.get(
     '/sales',
     describeRoute({ tags: ['purchase'], summary: 'Order lines of the books you sell, newest first', security: signedInSecurity, responses: { 200: jsonContent(pageOf(SaleSchema), 'A page of sales'), 400: invalid, 401: notSignedIn } }),
@@ -135,10 +161,7 @@ export function purchaseRoutes(ctx: ModuleContext): Hono<AppEnv> {
     valid('query', v.object(pageQuery)),
     async (c) => {
       const { page, limit } = c.req.valid('query');
-      return c.json(await orders.listSales(c.var.em, callerOf(c).id, page, limit));
+      return c.json(await purchase.listSales(c.var.em, callerOf(c).id, page, limit));
     },
   );
-
-  queueBoard(ctx, app);
-  return app;
 }

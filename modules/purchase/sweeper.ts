@@ -1,10 +1,12 @@
-import type { EntityManager, ModuleContext, Stopper } from '../../kernel/module.js';
+import type { EntityManager, Stopper } from '../../kernel/module.js';
 import { Problem } from '../../kernel/problem.js';
 import { catalogApi, type ReservedStock } from '../catalog/client.js';
+import type { PurchaseContext } from './context.js';
 import { Order, OrderItem } from './entities.js';
-import { confirm } from './orders.js';
-import { QUEUE_OF, type JobName } from './queues.js';
-import { FAILED_ON_OUR_SIDE, cancelUnplaced, describeFailure, listedLines } from './unplaced.js';
+import { FAILED_ON_OUR_SIDE, PLACED_DETAIL, awaitedJobs, cancelUnplaced, confirm } from './order-flow.js';
+import { jobRequest } from './outbox.js';
+import { QUEUE_OF } from './order-jobs.js';
+import { describeFailure, listedLines } from './unplaced.js';
 
 /** How long an order may sit in `reserving` before we assume its request died with its process. */
 export const RESERVING_GRACE_MS = 30_000;
@@ -24,7 +26,7 @@ export const STUCK_GRACE_MS = 2 * 60_000;
  * while the database was down) gets that job again; job ids are per order and step, so a job that
  * is still queued or running is not doubled.
  */
-export async function sweepOnce(ctx: ModuleContext, now = Date.now()): Promise<void> {
+export async function sweepOnce(ctx: PurchaseContext, now = Date.now()): Promise<void> {
   await finishReserving(ctx, now);
   await redispatchStuck(ctx, now);
 }
@@ -33,7 +35,7 @@ export async function sweepOnce(ctx: ModuleContext, now = Date.now()): Promise<v
  * Oldest first, each order on its own: one that cannot be finished (a poison order) costs its own
  * attempt and never stops the others of the same pass.
  */
-async function finishReserving(ctx: ModuleContext, now: number) {
+async function finishReserving(ctx: PurchaseContext, now: number) {
   const em = ctx.db.em.fork();
   const stale = await em.find(Order, { status: 'reserving', createdAt: { $lt: new Date(now - RESERVING_GRACE_MS) } }, { orderBy: { createdAt: 'asc', id: 'asc' }, limit: 50 });
   for (const order of stale) {
@@ -52,14 +54,14 @@ async function countAttempt(em: EntityManager, order: Order): Promise<number | u
   return counted === 1 ? attempt : undefined;
 }
 
-async function finishOne(ctx: ModuleContext, em: EntityManager, order: Order) {
+async function finishOne(ctx: PurchaseContext, em: EntityManager, order: Order) {
   const attempt = await countAttempt(em, order);
   if (attempt === undefined) return;
   const items = await em.find(OrderItem, { orderId: order.id }, { orderBy: { bookId: 'asc' } });
   let reserved: ReservedStock | undefined;
   try {
-    reserved = await catalogApi(ctx.services).reserveStock({ orderId: order.id, buyerId: order.buyerId, items: items.map((i) => ({ bookId: i.bookId, quantity: i.quantity })) });
-    const confirmed = await confirm(ctx, em.fork(), order.id, reserved, order.deliveryCostCents, 'Order placed; stock reserved (completed after an interruption)');
+    reserved = await catalogApi(ctx.clients).reserveStock({ orderId: order.id, buyerId: order.buyerId, items: items.map((i) => ({ bookId: i.bookId, quantity: i.quantity })) });
+    const confirmed = await confirm(ctx, em.fork(), order.id, reserved, order.deliveryCostCents, `${PLACED_DETAIL} (completed after an interruption)`);
     if (confirmed) ctx.logger.info({ orderId: order.id, attempt }, 'sweeper completed an interrupted order');
   } catch (error) {
     await notFinished(ctx, order, items, { attempt, step: reserved ? 'confirm' : 'reserve', reserved }, error);
@@ -71,7 +73,7 @@ async function finishOne(ctx: ModuleContext, em: EntityManager, order: Order) {
  * at once. Anything else is tried again at the next pass, up to MAX_SWEEP_ATTEMPTS; then the order
  * is cancelled and its stock given back, whatever keeps failing.
  */
-async function notFinished(ctx: ModuleContext, order: Order, items: OrderItem[], tried: { attempt: number; step: 'reserve' | 'confirm'; reserved: ReservedStock | undefined }, error: unknown) {
+async function notFinished(ctx: PurchaseContext, order: Order, items: OrderItem[], tried: { attempt: number; step: 'reserve' | 'confirm'; reserved: ReservedStock | undefined }, error: unknown) {
   if (error instanceof Problem && error.status < 500) {
     if (await cancelUnplaced(ctx, order, error.detail, await listedLines(ctx, items))) ctx.logger.info({ orderId: order.id, ...describeFailure(error) }, 'sweeper cancelled an interrupted order');
     return;
@@ -85,27 +87,20 @@ async function notFinished(ctx: ModuleContext, order: Order, items: OrderItem[],
   await cancelUnplaced(ctx, order, FAILED_ON_OUR_SIDE, tried.reserved ?? (await listedLines(ctx, items)));
 }
 
-async function redispatchStuck(ctx: ModuleContext, now: number) {
+async function redispatchStuck(ctx: PurchaseContext, now: number) {
   const em = ctx.db.em.fork();
-  const { shipMs, transitMs, paymentMs } = ctx.config.delays;
-  const checks: { job: JobName; where: object; lagMs: number }[] = [
-    { job: 'pay', where: { status: 'pending_payment' }, lagMs: paymentMs },
-    { job: 'ship', where: { status: 'paid' }, lagMs: shipMs },
-    { job: 'deliver', where: { status: 'shipped' }, lagMs: transitMs },
-    { job: 'compensate', where: { status: { $in: ['cancelled', 'payment_failed'] }, paymentStatus: 'captured' }, lagMs: 0 },
-  ];
-  for (const check of checks) {
+  for (const check of awaitedJobs(ctx.settings.delays)) {
     const stuck = await em.find(Order, { ...check.where, updatedAt: { $lt: new Date(now - check.lagMs - STUCK_GRACE_MS) } }, { limit: 100, fields: ['id'] });
     for (const order of stuck) {
       // Redispatched, not added: the step's job may have used up its attempts while the database was down.
       await ctx.jobs
-        .redispatch({ queue: QUEUE_OF[check.job], name: check.job, data: { orderId: order.id }, jobId: `${check.job}-${order.id}`, delayMs: 0 })
+        .redispatch(jobRequest(QUEUE_OF[check.job], check.job, order.id, 0))
         .catch((error: unknown) => ctx.logger.warn({ orderId: order.id, job: check.job, ...describeFailure(error) }, 'sweeper could not hand a stuck order its job again; will retry'));
     }
   }
 }
 
-export function startSweeper(ctx: ModuleContext, intervalMs: number): Stopper {
+export function startSweeper(ctx: PurchaseContext, intervalMs: number): Stopper {
   let running = false;
   const timer = setInterval(() => {
     if (running) return;
