@@ -14,7 +14,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect } from 'vitest';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../kernel/config.js';
 import { createLogger } from '../kernel/logger.js';
-import { AVAILABLE, MODULES, NEEDS } from '../kernel/registry.js';
+import { MODULES } from '../kernel/registry.js';
 import { startStore, type RunningStore } from '../kernel/store.js';
 
 export const MYSQL_SERVER = process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
@@ -112,7 +112,7 @@ export function testRedis(): TestRedis {
 export const TEST_ENV = { PORT: '0', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', TRUST_PROXY: 'true' };
 
 export async function startTestStore(env: Record<string, string>): Promise<RunningStore> {
-  const config = loadConfig({ ...TEST_ENV, ...env }, AVAILABLE, NEEDS);
+  const config = loadConfig({ ...TEST_ENV, ...env }, MODULES);
   return startStore(config, MODULES, createLogger(config.logLevel));
 }
 
@@ -178,8 +178,7 @@ export interface RequestOptions {
   headers?: Record<string, string>;
 }
 
-// The tests read response bodies loosely; each assertion says what it expects.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// `any` on purpose: the tests read response bodies loosely, and each assertion says what it expects.
 type Json = any;
 
 /** A small JSON client for the store's HTTP API. */

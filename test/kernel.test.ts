@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -6,15 +6,16 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../kernel/config.js';
+import { ConfigError, loadConfig, variableNames } from '../kernel/config.js';
 import { InternalClient } from '../kernel/internal.js';
-import { AVAILABLE, NEEDS } from '../kernel/registry.js';
+import { KERNEL_PROBLEM_CODES } from '../kernel/problem.js';
+import { MODULES } from '../kernel/registry.js';
 import type { RunningStore } from '../kernel/store.js';
 import { apiClient, freePort, servicesAvailable, signUp, startIsolatedStore, startTestStore, type ApiRequest, type IsolatedStore, type TestDatabase } from './harness.js';
 
 function configProblems(env: Record<string, string>): string[] {
   try {
-    loadConfig(env, AVAILABLE, NEEDS);
+    loadConfig(env, MODULES);
     return [];
   } catch (error) {
     if (error instanceof ConfigError) return error.problems;
@@ -24,17 +25,22 @@ function configProblems(env: Record<string, string>): string[] {
 
 describe('configuration', () => {
   it('has the documented defaults', () => {
-    const config = loadConfig({}, AVAILABLE, NEEDS);
+    const config = loadConfig({}, MODULES);
     expect(config).toMatchObject({
       modules: ['auth', 'catalog', 'purchase', 'payment-worker', 'delivery-worker'],
       port: 3000,
       database: { kind: 'sqlite', file: './data/bookstore.db' },
       redisUrl: undefined,
       publicUrl: undefined,
-      seedDemo: false,
       migrate: true,
       shutdownTimeoutMs: 10_000,
       shutdownDrainMs: 0,
+      workerConcurrency: 5,
+      settings: {
+        auth: { admin: undefined },
+        catalog: { cacheBytes: 16 * 1024 * 1024, seedDemo: false },
+        purchase: { delays: { paymentMs: 2000, shipMs: 5000, transitMs: 5000 } },
+      },
     });
     expect(configProblems({ SHUTDOWN_DRAIN_MS: '6s' })[0]).toMatch(/^SHUTDOWN_DRAIN_MS: must be a whole number of milliseconds/);
     expect(configProblems({ SHUTDOWN_DRAIN_MS: '600000' })[0]).toMatch(/^SHUTDOWN_DRAIN_MS: must be at most 120000/);
@@ -46,6 +52,37 @@ describe('configuration', () => {
     expect(problems.find((p) => p.startsWith('PORT:'))).toContain('"eighty"');
     expect(problems.find((p) => p.startsWith('DATABASE_URL:'))).not.toContain('secret');
     expect(problems.find((p) => p.startsWith('BOOKSTORE_MODULES:'))).toContain('one of');
+  });
+
+  it('checks every module’s own variables with the kernel’s, at once, never echoing a module’s secret', () => {
+    const problems = configProblems({ PORT: 'eighty', CATALOG_CACHE_MB: 'lots', BOOKSTORE_ADMIN_PASSWORD: 'short' });
+    expect(problems).toHaveLength(3);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^PORT: /),
+        expect.stringMatching(/^CATALOG_CACHE_MB: must be a whole number of megabytes.*\(got "lots"\)$/),
+        'BOOKSTORE_ADMIN_PASSWORD: must be 8-128 characters',
+      ]),
+    );
+    expect(configProblems({ BOOKSTORE_ADMIN_EMAIL: 'root@example.test' })).toEqual(['BOOKSTORE_ADMIN_EMAIL and BOOKSTORE_ADMIN_PASSWORD: set both or neither']);
+    expect(configProblems({ PAYMENT_DELAY_MS: 'soon' })).toEqual([expect.stringMatching(/^PAYMENT_DELAY_MS: must be a whole number of milliseconds/)]);
+  });
+
+  it('is documented: README’s configuration table lists exactly the variables it reads', () => {
+    const readme = readFileSync('README.md', 'utf8');
+    const table = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('## Architecture'));
+    const documented = [...table.matchAll(/^\| (.+?) \|/gm)].flatMap(([, cell]) => [...(cell ?? '').matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map(([, name]) => name));
+    expect(new Set(documented)).toEqual(new Set(variableNames(MODULES)));
+  });
+
+  it('knows every problem code the code answers with: the kernel’s own, or one a module declares', () => {
+    const declared = new Set<string>([...KERNEL_PROBLEM_CODES, ...MODULES.flatMap((m) => m.problems)]);
+    const sources = ['kernel', 'modules', 'jobs'].flatMap((dir) => readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((file) => join(dir, file)));
+    const thrown = sources
+      .filter((file) => file.endsWith('.ts') && !file.endsWith('.test.ts') && !file.endsWith('.testkit.ts'))
+      .flatMap((file) => [...readFileSync(file, 'utf8').matchAll(/new Problem\(\s*\d+,\s*'([a-z_]+)'/g)].map(([, code]) => ({ file, code })));
+    expect(thrown.length).toBeGreaterThan(10);
+    expect(thrown.filter(({ code }) => !declared.has(code ?? ''))).toEqual([]);
   });
 
   it('requires the URL of a needed module that runs elsewhere, and the service token with it', () => {
@@ -63,7 +100,7 @@ describe('configuration', () => {
     const dir = mkdtempSync(join(tmpdir(), 'bookstore-config-'));
     try {
       writeFileSync(join(dir, 'token'), `${'s'.repeat(40)}\n`);
-      const config = loadConfig({ BOOKSTORE_MODULES: 'catalog', AUTH_URL: 'http://auth:3000', INTERNAL_TOKEN_FILE: join(dir, 'token') }, AVAILABLE, NEEDS);
+      const config = loadConfig({ BOOKSTORE_MODULES: 'catalog', AUTH_URL: 'http://auth:3000', INTERNAL_TOKEN_FILE: join(dir, 'token') }, MODULES);
       expect(config.internalToken).toBe('s'.repeat(40));
       expect(configProblems({ INTERNAL_TOKEN: 'x'.repeat(20), INTERNAL_TOKEN_FILE: join(dir, 'token') })[0]).toMatch(/^INTERNAL_TOKEN: set both/);
       expect(configProblems({ DATABASE_URL_FILE: join(dir, 'missing') })[0]).toMatch(/^DATABASE_URL_FILE: cannot read/);
@@ -174,7 +211,7 @@ describe.runIf(ready)('the HTTP kernel on MariaDB and Redis', () => {
     }
   });
 
-  it('serves an OpenAPI document that covers every public route of API.md, and the reference page', async () => {
+  it('serves an OpenAPI document that covers every public route of docs/api.md, and the reference page', async () => {
     const spec = await request('GET', '/api/docs/openapi.json');
     expect(spec.status).toBe(200);
     const paths = spec.body.paths as Record<string, Record<string, unknown>>;

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { apiClient, signUp, startTestStore, uniqueEmail, type ApiRequest, expectProblem } from './harness.js';
 import type { RunningStore } from '../kernel/store.js';
+// What the demo seed should have listed, to check the embedded store seeded all of it.
 import { demoBooks } from '../modules/catalog/demo-data.js';
 
 describe('the store on SQLite without Redis', () => {

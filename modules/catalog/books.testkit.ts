@@ -1,10 +1,12 @@
 /**
- * Helpers for the catalog's per-backend tests (describeOnEachBackend): sellers, buyers, books and
- * orders through the real API. Not a test file itself.
+ * Helpers for the catalog's tests: sellers, buyers, books and orders through the real API. The
+ * first part serves the per-backend files (describeOnEachBackend); the second, from
+ * startCatalogStack on, the files that run on MariaDB and Redis with one store per file. Not a test
+ * file itself.
  */
 import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
-import { signUp, type BackendStore } from '../../test/harness.js';
+import { signUp, startIsolatedStore, type ApiRequest, type BackendStore, type IsolatedStore } from '../../test/harness.js';
 
 export type User = Awaited<ReturnType<typeof signUp>>;
 
@@ -48,4 +50,88 @@ export async function anyProvider(store: BackendStore): Promise<string> {
 export function order(store: BackendStore, token: string, provider: string, bookId: number, quantity = 1) {
   const body = { items: [{ bookId, quantity }], deliveryProviderId: provider, shippingAddress: SHIPPING, payment: CARD_OK };
   return store.request('POST', '/api/purchase/orders', { token, body });
+}
+
+/** What the harness client answers (bodies read loosely, as the harness intends). */
+export type Reply = Awaited<ReturnType<ApiRequest>>;
+
+export interface Book {
+  id: number;
+  title: string;
+  author: string;
+  description: string;
+  isbn: string | null;
+  priceCents: number;
+  currency: string;
+  stock: number;
+  sellerId: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export const BOOK_FIELDS = ['author', 'createdAt', 'currency', 'description', 'id', 'isbn', 'priceCents', 'sellerId', 'stock', 'title', 'updatedAt'];
+export const UNKNOWN_ID = '2000000000';
+
+/**
+ * A made-up search word, unique to this run: letters and digits only, so it is one search word.
+ * A file's tests share one database, so every test tags the books it creates with words of its own
+ * and narrows its queries with them, which keeps every expectation exact.
+ */
+export function word(prefix = 'zq'): string {
+  return `${prefix}${randomBytes(5).toString('hex')}`;
+}
+
+export function errorPaths(response: Reply): string[] {
+  expect(Array.isArray(response.body.errors)).toBe(true);
+  return (response.body.errors as { path: string; message: string }[]).map((error) => error.path);
+}
+
+export function ids(response: Reply): number[] {
+  return (response.body.items as Book[]).map((book) => book.id);
+}
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export interface CatalogStack extends IsolatedStore {
+  seller: User;
+  other: User;
+}
+
+/** The real store on a MariaDB database and Redis prefix of its own, with two sellers signed up. */
+export async function startCatalogStack(): Promise<CatalogStack> {
+  const stack = await startIsolatedStore();
+  try {
+    const seller = await signUp(stack.request, 'Sally Seller', nextAddress());
+    const other = await signUp(stack.request, 'Otto Other', nextAddress());
+    return { ...stack, seller, other };
+  } catch (error) {
+    await stack.close();
+    throw error;
+  }
+}
+
+/** Helpers bound to one running store. */
+export function catalogHelpers(getRequest: () => ApiRequest, getUrl: () => string) {
+  const request = (...args: Parameters<ApiRequest>) => getRequest()(...args);
+
+  async function createBook(token: string, fields: Partial<Omit<Book, 'id'>> = {}): Promise<Book> {
+    const body = { title: `Untitled ${word()}`, author: 'Anonymous Writer', priceCents: 1000, stock: 1, ...fields };
+    const response = await request('POST', '/api/catalog/books', { token, body });
+    expect(response.status, JSON.stringify(response.body)).toBe(201);
+    return response.body.book as Book;
+  }
+
+  async function search(query: string): Promise<Reply> {
+    const response = await request('GET', `/api/catalog/books?${query}`);
+    expect(response.status, JSON.stringify(response.body)).toBe(200);
+    return response;
+  }
+
+  /** A raw anonymous GET, to see exactly what a 304 carries. */
+  async function rawGet(path: string, headers: Record<string, string> = {}) {
+    const response = await fetch(`${getUrl()}${path}`, { headers });
+    return { status: response.status, headers: response.headers, text: await response.text() };
+  }
+
+  return { createBook, search, rawGet };
 }

@@ -4,7 +4,9 @@
  */
 import { expect, it } from 'vitest';
 import { describeOnEachBackend, expectProblem, signUp } from '../../test/harness.js';
+import { purchaseModule } from './index.js';
 import { ENVIA_COST, FAST_JOBS, createBook, nextAddress, orderBody, orderRow, refuseConfirmationsOf, stockOf, sweepAttempts, waitForStatus, type PlacedOrder } from './orders.testkit.js';
+// The sweeper's pass, run on demand at a chosen time instead of on its timer.
 import { sweepOnce, RESERVING_GRACE_MS } from './sweeper.js';
 
 describeOnEachBackend(
@@ -35,7 +37,7 @@ describeOnEachBackend(
       expect(order.events).toEqual([expect.objectContaining({ status: 'cancelled', detail: expect.stringMatching(/^Could not be placed: something went wrong on our side/) })]);
 
       // Nothing is left for the sweeper, and the stock stays given back once.
-      await sweepOnce(store().store.context, Date.now() + RESERVING_GRACE_MS + 1000);
+      await sweepOnce(store().store.instanceOf(purchaseModule), Date.now() + RESERVING_GRACE_MS + 1000);
       expect(await sweepAttempts(store(), row!.id)).toBe(0);
       expect(await stockOf(store(), bookId)).toBe(10);
     });

@@ -5,8 +5,11 @@
  */
 import { expect, it } from 'vitest';
 import { describeOnEachBackend, signUp } from '../../test/harness.js';
+import { purchaseModule } from './index.js';
 import { FAST_JOBS, createBook, nextAddress, orderBody, orderRow, refuseMovesOf, sleep, stockOf, waitForStatus } from './orders.testkit.js';
-import { PAYMENTS } from './queues.js';
+// The payment queue by name, to see what it holds.
+import { PAYMENTS } from './order-jobs.js';
+// The sweeper's pass, run on demand at a chosen time instead of on its timer.
 import { STUCK_GRACE_MS, sweepOnce } from './sweeper.js';
 
 describeOnEachBackend(
@@ -37,7 +40,7 @@ describeOnEachBackend(
       }
       expect(await orderRow(store(), orderId)).toMatchObject({ status: 'pending_payment' });
 
-      await sweepOnce(store().store.context, Date.now() + STUCK_GRACE_MS + 1000);
+      await sweepOnce(store().store.instanceOf(purchaseModule), Date.now() + STUCK_GRACE_MS + 1000);
       const delivered = await waitForStatus(store(), buyer.token, orderId, 'delivered');
       expect(delivered.events.map((event) => event.status)).toEqual(['pending_payment', 'paid', 'shipped', 'delivered']);
       expect(delivered.payment).toMatchObject({ status: 'captured' });

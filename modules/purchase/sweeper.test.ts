@@ -5,9 +5,11 @@
  */
 import { pino } from 'pino';
 import { expect, it } from 'vitest';
-import type { ModuleContext } from '../../kernel/module.js';
 import { describeOnEachBackend, signUp } from '../../test/harness.js';
+import type { PurchaseContext } from './context.js';
+import { purchaseModule } from './index.js';
 import { ENVIA_COST, FAST_JOBS, REFUSED, createBook, draftOrder, nextAddress, orderRow, refuseConfirmationsOf, stockOf, sweepAttempts, waitForStatus } from './orders.testkit.js';
+// The sweeper's pass, run on demand at a chosen time instead of on its timer.
 import { MAX_SWEEP_ATTEMPTS, RESERVING_GRACE_MS, sweepOnce } from './sweeper.js';
 
 interface LogLine {
@@ -21,7 +23,7 @@ interface LogLine {
 }
 
 /** The store's context with a logger whose lines the test reads. */
-function recordingContext(ctx: ModuleContext) {
+function recordingContext(ctx: PurchaseContext) {
   const lines: LogLine[] = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) });
   return { ctx: { ...ctx, logger }, lines };
@@ -43,7 +45,7 @@ describeOnEachBackend(
       const poisonId = await draftOrder(store(), poisoned.user.id, poisonBook, 3, new Date(now - 1000));
       const newerId = await draftOrder(store(), newer.user.id, newerBook, 1, new Date(now));
       const allow = await refuseConfirmationsOf(store(), poisoned.user.id);
-      const { ctx, lines } = recordingContext(store().store.context);
+      const { ctx, lines } = recordingContext(store().store.instanceOf(purchaseModule));
       const later = now + RESERVING_GRACE_MS + 1000;
       try {
         for (let pass = 1; pass < MAX_SWEEP_ATTEMPTS; pass++) {
@@ -89,7 +91,7 @@ describeOnEachBackend(
       const [seller, buyer] = await Promise.all([signUp(store().request, 'Sal Seller', nextAddress()), signUp(store().request, 'Bea Buyer', nextAddress())]);
       const bookId = await createBook(store(), seller.token, 1000, 1);
       const id = await draftOrder(store(), buyer.user.id, bookId, 2);
-      await sweepOnce(store().store.context, Date.now() + RESERVING_GRACE_MS + 1000);
+      await sweepOnce(store().store.instanceOf(purchaseModule), Date.now() + RESERVING_GRACE_MS + 1000);
       expect(await orderRow(store(), id)).toMatchObject({ status: 'cancelled', subtotalCents: 2000, totalCents: 2000 + ENVIA_COST });
       expect(await sweepAttempts(store(), id)).toBe(1);
       expect(await stockOf(store(), bookId)).toBe(1);

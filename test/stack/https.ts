@@ -14,8 +14,7 @@ export interface Reply {
   status: number;
   headers: http.IncomingHttpHeaders;
   text: string;
-  // Bodies are read loosely; each assertion says what it expects.
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // `any` on purpose: bodies are read loosely, and each assertion says what it expects.
   body: any;
 }
 

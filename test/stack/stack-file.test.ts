@@ -103,7 +103,7 @@ describe('stack.yml', () => {
       const needed = (NEEDS[module!.name] ?? []).map((other) => `${other.toUpperCase()}_URL`).sort();
       expect(Object.keys(env).filter((key) => /^(AUTH|CATALOG|PURCHASE)_URL$/.test(key)).sort(), name).toEqual(needed);
       for (const url of needed) expect(env[url], name).toMatch(/^http:\/\/(auth|catalog|purchase):3000$/);
-      const token = needed.length > 0 || Boolean(module!.internalApi);
+      const token = needed.length > 0 || module!.servesInternalApi;
       expect('INTERNAL_TOKEN_FILE' in env, `${name} INTERNAL_TOKEN_FILE`).toBe(token);
       expect('TRUST_PROXY' in env, `${name} TRUST_PROXY`).toBe(API.includes(name));
       expect('BOOKSTORE_ADMIN_PASSWORD_FILE' in env, `${name} admin`).toBe(name === 'auth');
