@@ -1,4 +1,7 @@
-import { Scalar } from '@scalar/hono-api-reference';
+import { createHash } from 'node:crypto';
+import { access, readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { etag } from 'hono/etag';
@@ -52,6 +55,24 @@ export const SECURITY_HEADERS: readonly [string, string][] = [
 
 /** Nothing an API answer contains may load or frame anything; pages with a UI bring their own policy. */
 export const API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'";
+
+/**
+ * The API reference page's own policy: its script, the OpenAPI document and any request sent from
+ * the page go to the store itself, and nothing else loads. The script adds its stylesheet as
+ * <style> elements and sets style attributes, hence 'unsafe-inline' for styles (never for scripts:
+ * the page has no inline script; its settings are data attributes the script reads).
+ */
+export const API_REFERENCE_CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+].join('; ');
 
 export interface MountedModule {
   name: string;
@@ -251,7 +272,83 @@ function serveApiReference(app: Hono<AppEnv>, parts: AppParts) {
     });
     return c.json(await spec);
   });
-  app.get('/api/docs', Scalar({ url: '/api/docs/openapi.json', pageTitle: 'BookStore API reference' }));
+  app.get('/api/docs', async (c) => {
+    const script = await apiReferenceScript();
+    return c.html(apiReferencePage(script.path), 200, { 'Cache-Control': 'no-cache', 'Content-Security-Policy': API_REFERENCE_CONTENT_SECURITY_POLICY });
+  });
+  app.get('/api/docs/assets/:file', async (c) => {
+    const script = await apiReferenceScript();
+    if (c.req.path !== script.path) return problemResponse(c, new Problem(404, 'not_found', `No route for ${c.req.method} ${c.req.path}.`));
+    const headers = { 'Cache-Control': 'public, max-age=31536000, immutable', ETag: script.etag };
+    // Weak comparison: NGINX marks the ETag weak (W/"…") when it compresses the script.
+    const known = c.req.header('If-None-Match')?.split(/\s*,\s*/).map((tag) => tag.replace(/^W\//, ''));
+    if (known?.includes(script.etag)) return c.body(null, 304, headers);
+    return c.body(script.body, 200, { ...headers, 'Content-Type': 'text/javascript; charset=utf-8' });
+  });
+}
+
+/**
+ * The API reference's script: the standalone browser bundle of @scalar/api-reference (styles
+ * included), served by the store itself so that the page needs no other origin,
+ * nor internet access. Read once, when first asked for; its URL carries a digest of its content,
+ * so browsers may keep it for a year and still get the new one after an upgrade.
+ */
+interface ReferenceScript {
+  path: string;
+  body: Uint8Array<ArrayBuffer>;
+  etag: string;
+}
+
+let referenceScript: Promise<ReferenceScript> | undefined;
+
+function apiReferenceScript(): Promise<ReferenceScript> {
+  if (!referenceScript) {
+    referenceScript = readReferenceScript();
+    referenceScript.catch(() => (referenceScript = undefined));
+  }
+  return referenceScript;
+}
+
+/**
+ * `npm run build` copies the bundle next to the compiled code (dist/assets), so the image needs no
+ * @scalar package (a development dependency: its 280 packages would triple node_modules); run from
+ * source, it comes from node_modules.
+ */
+async function referenceScriptFile(): Promise<string> {
+  const built = fileURLToPath(new URL('../assets/api-reference.js', import.meta.url));
+  const present = await access(built).then(() => true, () => false);
+  return present ? built : createRequire(import.meta.url).resolve('@scalar/api-reference/browser/standalone.js');
+}
+
+async function readReferenceScript(): Promise<ReferenceScript> {
+  const body = new Uint8Array(await readFile(await referenceScriptFile()));
+  const digest = createHash('sha256').update(body).digest('base64url').slice(0, 16);
+  return { path: `/api/docs/assets/api-reference.${digest}.js`, body, etag: `"${digest}"` };
+}
+
+/**
+ * The page: the script finds #api-reference and reads the document's URL and its settings from
+ * data attributes (no inline script, so the policy needs no nonce). The settings keep the page on
+ * this origin: no web fonts from Scalar's servers, no "open in Scalar's client" button, no
+ * developer toolbar (which offers to upload the document to Scalar), no telemetry, no AI agent.
+ * NGINX rewrites '/api/docs/openapi.json' in the page for the services behind /api/docs/<service>.
+ */
+function apiReferencePage(scriptPath: string): string {
+  const settings = { withDefaultFonts: false, hideClientButton: true, showDeveloperTools: 'never', telemetry: false, agent: { disabled: true } };
+  const attribute = JSON.stringify(settings).replaceAll('&', '&amp;').replaceAll('"', '&quot;');
+  return `<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8" />
+    <meta name="viewport" content="width=device-width, initial-scale=1" />
+    <title>BookStore API reference</title>
+  </head>
+  <body>
+    <script id="api-reference" type="application/json" data-url="/api/docs/openapi.json" data-configuration="${attribute}"></script>
+    <script src="${scriptPath}"></script>
+  </body>
+</html>
+`;
 }
 
 /** Unknown routes and wrong methods, expected failures as problem documents, anything else as 500 with the request id. */

@@ -248,8 +248,8 @@ function listen(fetch: (request: Request) => Response | Promise<Response>, port:
   const server = createServer((request, response) => {
     for (const [name, value] of SECURITY_HEADERS) response.setHeader(name, value);
     if (lifecycle.draining) response.setHeader('Connection', 'close');
-    // The API reference page loads its script and styles; it is the one page without this policy.
-    if (!request.url?.startsWith('/api/docs')) response.setHeader('Content-Security-Policy', API_CONTENT_SECURITY_POLICY);
+    // A page with a UI (the API reference, the queue dashboard) sends its own policy, which wins.
+    response.setHeader('Content-Security-Policy', API_CONTENT_SECURITY_POLICY);
     void respond(request, response);
   });
   return new Promise((resolve, reject) => {

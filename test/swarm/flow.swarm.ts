@@ -85,4 +85,15 @@ describe.runIf(ready)('the real stack: the API flow through NGINX over HTTPS', (
     expect(redirect.headers.location).toBe('https://localhost/api/catalog/books?limit=1');
     for (const path of ['/healthz', '/metrics', '/internal/auth/resolveSession']) expect((await api('GET', path)).status, path).toBe(404);
   });
+
+  it('the API reference page and its script come from the image itself (no other origin)', async () => {
+    const page = await api('GET', '/api/docs');
+    expect(page.status).toBe(200);
+    const script = /<script src="(\/api\/docs\/assets\/[^"]+\.js)"/.exec(page.text)?.[1];
+    expect(script, page.text).toBeDefined();
+    const bundle = await api('GET', script!);
+    expect(bundle.status).toBe(200);
+    expect(bundle.headers['content-type']).toMatch(/javascript/);
+    expect(bundle.text.length).toBeGreaterThan(1_000_000);
+  });
 });
