@@ -6,13 +6,14 @@ import { describeRoute } from 'hono-openapi';
 import * as v from 'valibot';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppEnv } from '../kernel/app.js';
-import { ConfigError, defineSettings, loadConfig, variableNames } from '../kernel/config.js';
+import { defineSettings, loadConfig, variableNames } from '../kernel/config.js';
 import { INTERNAL_TOKEN_HEADER } from '../kernel/internal.js';
 import { createLogger } from '../kernel/logger.js';
 import { defineModule } from '../kernel/module.js';
 import { Problem } from '../kernel/problem.js';
 import { MODULES } from '../kernel/registry.js';
 import { startStore, type RunningStore } from '../kernel/store.js';
+import { configProblems } from './config.testkit.js';
 import { TEST_ENV } from './harness.js';
 
 /**
@@ -65,16 +66,6 @@ const greeter = defineModule({
 const REGISTRY = [...MODULES, greeter];
 const TOKEN = 'a-service-token-of-some-length';
 
-function configProblems(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env, REGISTRY);
-    return [];
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-}
-
 describe('a module added to the registry', () => {
   let dir: string;
   let store: RunningStore;
@@ -94,13 +85,13 @@ describe('a module added to the registry', () => {
   });
 
   it('has its setting checked with the kernel’s, all at once, and its URL variable derived from its name', () => {
-    expect(configProblems({ PORT: 'eighty', GREETER_GREETING: 'x' })).toEqual([
+    expect(configProblems({ PORT: 'eighty', GREETER_GREETING: 'x' }, REGISTRY)).toEqual([
       expect.stringMatching(/^PORT: /),
       expect.stringMatching(/^GREETER_GREETING: must be at least 2 characters \(got "x"\)$/),
     ]);
     expect(variableNames(REGISTRY)).toEqual(expect.arrayContaining(['GREETER_GREETING', 'GREETER_URL']));
     expect(variableNames(MODULES)).not.toContain('GREETER_URL');
-    expect(configProblems({ BOOKSTORE_MODULES: 'greeter,shop' })[0]).toMatch(/^BOOKSTORE_MODULES: .*greeter/);
+    expect(configProblems({ BOOKSTORE_MODULES: 'greeter,shop' }, REGISTRY)[0]).toMatch(/^BOOKSTORE_MODULES: .*greeter/);
     const elsewhere = loadConfig({ BOOKSTORE_MODULES: 'auth', GREETER_URL: 'http://greeter:3000/', INTERNAL_TOKEN: TOKEN }, REGISTRY);
     expect(elsewhere.serviceUrls).toEqual({ greeter: 'http://greeter:3000' });
   });

@@ -6,22 +6,13 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, variableNames } from '../kernel/config.js';
+import { loadConfig, variableNames } from '../kernel/config.js';
 import { InternalClient } from '../kernel/internal.js';
 import { KERNEL_PROBLEM_CODES } from '../kernel/problem.js';
 import { MODULES } from '../kernel/registry.js';
 import type { RunningStore } from '../kernel/store.js';
+import { configProblems } from './config.testkit.js';
 import { apiClient, freePort, servicesAvailable, signUp, startIsolatedStore, startTestStore, type ApiRequest, type IsolatedStore, type TestDatabase } from './harness.js';
-
-function configProblems(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env, MODULES);
-    return [];
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-}
 
 describe('configuration', () => {
   it('has the documented defaults', () => {

@@ -1,32 +1,16 @@
 /**
  * POST /books: a new listing with the caller as seller, the documented defaults, and every way a
  * body is refused (400 validation_failed naming the field, malformed_json, 401).
- * On MariaDB and Redis, one store per file (books.testkit.ts: startCatalogStack).
+ * On MariaDB and Redis, one store per file (books.testkit.ts: useCatalogStack).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningStore } from '../../kernel/store.js';
-import { expectProblem, servicesAvailable, type ApiRequest } from '../../test/harness.js';
-import { BOOK_FIELDS, catalogHelpers, errorPaths, startCatalogStack, word, type Book, type CatalogStack, type User } from './books.testkit.js';
+import { describe, expect, it } from 'vitest';
+import { expectProblem, servicesAvailable } from '../../test/harness.js';
+import { BOOK_FIELDS, errorPaths, useCatalogStack, word, type Book } from './books.testkit.js';
 
 const ready = await servicesAvailable('modules/catalog/books.create.test.ts', ['mysql', 'redis']);
 
 describe.runIf(ready)('listing a book', () => {
-  let store: RunningStore;
-  let request: ApiRequest;
-  let seller: User;
-  let other: User;
-  let stack: CatalogStack;
-  const { createBook, search } = catalogHelpers(
-    () => request,
-    () => store.url,
-  );
-
-  beforeAll(async () => {
-    stack = await startCatalogStack();
-    ({ store, request, seller, other } = stack);
-  });
-
-  afterAll(() => stack?.close());
+  const { request, seller, other, createBook, search } = useCatalogStack();
 
   describe('POST /api/catalog/books', () => {
     it('creates a listing with the caller as seller, in USD, with the documented defaults', async () => {

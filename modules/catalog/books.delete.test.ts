@@ -1,31 +1,15 @@
 /**
  * DELETE /books/{id}: only the seller takes a listing out, and then it is gone from every read.
- * On MariaDB and Redis, one store per file (books.testkit.ts: startCatalogStack).
+ * On MariaDB and Redis, one store per file (books.testkit.ts: useCatalogStack).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningStore } from '../../kernel/store.js';
-import { expectProblem, servicesAvailable, type ApiRequest } from '../../test/harness.js';
-import { UNKNOWN_ID, catalogHelpers, ids, startCatalogStack, word, type Book, type CatalogStack, type User } from './books.testkit.js';
+import { describe, expect, it } from 'vitest';
+import { expectProblem, servicesAvailable } from '../../test/harness.js';
+import { UNKNOWN_ID, ids, useCatalogStack, word, type Book } from './books.testkit.js';
 
 const ready = await servicesAvailable('modules/catalog/books.delete.test.ts', ['mysql', 'redis']);
 
 describe.runIf(ready)('removing a book', () => {
-  let store: RunningStore;
-  let request: ApiRequest;
-  let seller: User;
-  let other: User;
-  let stack: CatalogStack;
-  const { createBook, search } = catalogHelpers(
-    () => request,
-    () => store.url,
-  );
-
-  beforeAll(async () => {
-    stack = await startCatalogStack();
-    ({ store, request, seller, other } = stack);
-  });
-
-  afterAll(() => stack?.close());
+  const { request, seller, other, createBook, search } = useCatalogStack();
 
   describe('DELETE /api/catalog/books/{id}', () => {
     it('only the seller removes a listing; afterwards it is gone everywhere', async () => {

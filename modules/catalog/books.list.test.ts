@@ -1,40 +1,24 @@
 /**
  * GET /books without q: the defaults, pagination, sorting, the price, stock and author filters, and
  * the query parameters refused with 400. Search by words (q) is in books.search.test.ts.
- * On MariaDB and Redis, one store per file (books.testkit.ts: startCatalogStack).
+ * On MariaDB and Redis, one store per file (books.testkit.ts: useCatalogStack).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningStore } from '../../kernel/store.js';
-import { expectProblem, servicesAvailable, type ApiRequest, type TestDatabase } from '../../test/harness.js';
-import { BOOK_FIELDS, catalogHelpers, errorPaths, ids, startCatalogStack, word, type Book, type CatalogStack, type Reply, type User } from './books.testkit.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { expectProblem, servicesAvailable } from '../../test/harness.js';
+import { BOOK_FIELDS, errorPaths, ids, useCatalogStack, word, type Book, type Reply } from './books.testkit.js';
 
 const ready = await servicesAvailable('modules/catalog/books.list.test.ts', ['mysql', 'redis']);
 
 describe.runIf(ready)('listing books', () => {
-  let db: TestDatabase;
-  let store: RunningStore;
-  let request: ApiRequest;
-  let seller: User;
-  let other: User;
-  let stack: CatalogStack;
-  const { createBook, search } = catalogHelpers(
-    () => request,
-    () => store.url,
-  );
-
-  beforeAll(async () => {
-    stack = await startCatalogStack();
-    ({ db, store, request, seller, other } = stack);
-  });
-
-  afterAll(() => stack?.close());
+  const stack = useCatalogStack();
+  const { request, seller, other, createBook, search } = stack;
 
   describe('GET /api/catalog/books (list)', () => {
     it('defaults to page 1, limit 20, newest first, with the total of listed books', async () => {
       await createBook(seller.token);
       await createBook(other.token);
       const response = await search('');
-      const [row] = (await db.query('select count(*) as n from catalog_books where deleted_at is null')) as { n: number | string }[];
+      const [row] = (await stack.db.query('select count(*) as n from catalog_books where deleted_at is null')) as { n: number | string }[];
       const total = Number(row!.n);
       expect(response.body).toMatchObject({ page: 1, limit: 20, total });
       expect(response.body.items).toHaveLength(Math.min(20, total));

@@ -1,32 +1,16 @@
 /**
  * GET /books/{id}, and the validators of anonymous reads: ETag and If-None-Match with 304 for a book
  * and a listing, nothing stored for a signed-in read. If-Match on changes: books.if-match.test.ts.
- * On MariaDB and Redis, one store per file (books.testkit.ts: startCatalogStack).
+ * On MariaDB and Redis, one store per file (books.testkit.ts: useCatalogStack).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningStore } from '../../kernel/store.js';
-import { expectProblem, servicesAvailable, type ApiRequest } from '../../test/harness.js';
-import { UNKNOWN_ID, catalogHelpers, sleep, startCatalogStack, word, type CatalogStack, type User } from './books.testkit.js';
+import { describe, expect, it } from 'vitest';
+import { expectProblem, servicesAvailable } from '../../test/harness.js';
+import { UNKNOWN_ID, sleep, useCatalogStack, word } from './books.testkit.js';
 
 const ready = await servicesAvailable('modules/catalog/books.read.test.ts', ['mysql', 'redis']);
 
 describe.runIf(ready)('reading a book', () => {
-  let store: RunningStore;
-  let request: ApiRequest;
-  let seller: User;
-  let other: User;
-  let stack: CatalogStack;
-  const { createBook, rawGet } = catalogHelpers(
-    () => request,
-    () => store.url,
-  );
-
-  beforeAll(async () => {
-    stack = await startCatalogStack();
-    ({ store, request, seller, other } = stack);
-  });
-
-  afterAll(() => stack?.close());
+  const { request, seller, other, createBook, rawGet } = useCatalogStack();
 
   describe('GET /api/catalog/books/{id}', () => {
     it('answers 200 {book}', async () => {

@@ -1,33 +1,17 @@
 /**
  * GET /books?q=: words and word prefixes of title and author, ignoring case and accents, every word
  * required, LIKE wildcards as plain text, at most 8 words.
- * On MariaDB and Redis, one store per file (books.testkit.ts: startCatalogStack).
+ * On MariaDB and Redis, one store per file (books.testkit.ts: useCatalogStack).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningStore } from '../../kernel/store.js';
-import { expectProblem, servicesAvailable, type ApiRequest } from '../../test/harness.js';
-import { catalogHelpers, errorPaths, ids, startCatalogStack, word, type Book, type CatalogStack, type Reply, type User } from './books.testkit.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { expectProblem, servicesAvailable } from '../../test/harness.js';
+import { errorPaths, ids, useCatalogStack, word, type Book, type Reply } from './books.testkit.js';
 import { searchWords } from './words.js';
 
 const ready = await servicesAvailable('modules/catalog/books.search.test.ts', ['mysql', 'redis']);
 
 describe.runIf(ready)('searching books', () => {
-  let store: RunningStore;
-  let request: ApiRequest;
-  let seller: User;
-  let other: User;
-  let stack: CatalogStack;
-  const { createBook, search } = catalogHelpers(
-    () => request,
-    () => store.url,
-  );
-
-  beforeAll(async () => {
-    stack = await startCatalogStack();
-    ({ store, request, seller, other } = stack);
-  });
-
-  afterAll(() => stack?.close());
+  const { request, seller, other, createBook, search } = useCatalogStack();
 
   describe('GET /api/catalog/books?q=', () => {
     describe('q search', () => {

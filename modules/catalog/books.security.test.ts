@@ -4,29 +4,16 @@
  * JSON, unknown fields, 405; on each backend. And cookie sessions in detail, on MariaDB and Redis:
  * the cookie's attributes, changes from our own origin accepted, reads needing no Origin.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningStore } from '../../kernel/store.js';
-import { describeOnEachBackend, expectProblem, servicesAvailable, signUp, type ApiRequest } from '../../test/harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { describeOnEachBackend, expectProblem, servicesAvailable, signUp } from '../../test/harness.js';
 import { itIsAProtectedRoute } from '../../test/protected-route.js';
-import { catalogHelpers, nextAddress, startCatalogStack, word, listBook, newUser, type Book, type CatalogStack, type User } from './books.testkit.js';
+import { nextAddress, word, listBook, newUser, useCatalogStack, type Book, type User } from './books.testkit.js';
 
 const ready = await servicesAvailable('modules/catalog/books.security.test.ts', ['mysql', 'redis']);
 
 describe.runIf(ready)('catalog writes with a cookie session', () => {
-  let store: RunningStore;
-  let request: ApiRequest;
-  let stack: CatalogStack;
-  const { createBook } = catalogHelpers(
-    () => request,
-    () => store.url,
-  );
-
-  beforeAll(async () => {
-    stack = await startCatalogStack();
-    ({ store, request } = stack);
-  });
-
-  afterAll(() => stack?.close());
+  const stack = useCatalogStack();
+  const { request, createBook } = stack;
 
   describe('cookie authentication for catalog writes', () => {
     let user: User;
@@ -54,7 +41,7 @@ describe.runIf(ready)('catalog writes with a cookie session', () => {
     it('a cookie-authenticated POST from another origin is refused with 403 forbidden', async () => {
       const response = await request('POST', '/api/catalog/books', { body: body(), headers: { cookie, origin: 'https://evil.example' } });
       expectProblem(response, 403, 'forbidden');
-      const sameHostOtherScheme = await request('POST', '/api/catalog/books', { body: body(), headers: { cookie, origin: store.url.replace('http:', 'https:') } });
+      const sameHostOtherScheme = await request('POST', '/api/catalog/books', { body: body(), headers: { cookie, origin: stack.store.url.replace('http:', 'https:') } });
       expectProblem(sameHostOtherScheme, 403, 'forbidden');
       const mine = await request('GET', '/api/catalog/my-books', { token: user.token });
       expect(mine.body.total).toBe(0);
@@ -62,7 +49,7 @@ describe.runIf(ready)('catalog writes with a cookie session', () => {
 
     it("a cookie-authenticated POST from the store's own origin is accepted", async () => {
       const sent = body();
-      const response = await request('POST', '/api/catalog/books', { body: sent, headers: { cookie, origin: store.url } });
+      const response = await request('POST', '/api/catalog/books', { body: sent, headers: { cookie, origin: stack.store.url } });
       expect(response.status, JSON.stringify(response.body)).toBe(201);
       expect(response.body.book).toMatchObject({ ...sent, sellerId: user.user.id, currency: 'USD' });
     });
@@ -73,11 +60,11 @@ describe.runIf(ready)('catalog writes with a cookie session', () => {
       expectProblem(await request('PATCH', path, { body: { stock: 0 }, headers: { cookie } }), 403, 'forbidden');
       expectProblem(await request('PATCH', path, { body: { stock: 0 }, headers: { cookie, origin: 'https://evil.example' } }), 403, 'forbidden');
       expect((await request('GET', path)).body.book.stock).toBe(book.stock);
-      const patched = await request('PATCH', path, { body: { stock: 0 }, headers: { cookie, origin: store.url } });
+      const patched = await request('PATCH', path, { body: { stock: 0 }, headers: { cookie, origin: stack.store.url } });
       expect(patched.status).toBe(200);
       expect(patched.body.book.stock).toBe(0);
       expectProblem(await request('DELETE', path, { headers: { cookie, origin: 'https://evil.example' } }), 403, 'forbidden');
-      expect((await request('DELETE', path, { headers: { cookie, origin: store.url } })).status).toBe(204);
+      expect((await request('DELETE', path, { headers: { cookie, origin: stack.store.url } })).status).toBe(204);
       expect((await request('GET', path)).status).toBe(404);
     });
 

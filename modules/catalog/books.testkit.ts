@@ -1,12 +1,13 @@
 /**
  * Helpers for the catalog's tests: sellers, buyers, books and orders through the real API. The
  * first part serves the per-backend files (describeOnEachBackend); the second, from
- * startCatalogStack on, the files that run on MariaDB and Redis with one store per file. Not a test
- * file itself.
+ * startCatalogStack on, the files that run on MariaDB and Redis with one store per file
+ * (useCatalogStack). Not a test file itself.
  */
 import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
 import { signUp, startIsolatedStore, type ApiRequest, type BackendStore, type IsolatedStore } from '../../test/harness.js';
+import { late, lateUser, useIsolatedStore } from '../../test/isolated.testkit.js';
 
 export type User = Awaited<ReturnType<typeof signUp>>;
 
@@ -98,7 +99,7 @@ export interface CatalogStack extends IsolatedStore {
 }
 
 /** The real store on a MariaDB database and Redis prefix of its own, with two sellers signed up. */
-export async function startCatalogStack(): Promise<CatalogStack> {
+async function startCatalogStack(): Promise<CatalogStack> {
   const stack = await startIsolatedStore();
   try {
     const seller = await signUp(stack.request, 'Sally Seller', nextAddress());
@@ -111,9 +112,7 @@ export async function startCatalogStack(): Promise<CatalogStack> {
 }
 
 /** Helpers bound to one running store. */
-export function catalogHelpers(getRequest: () => ApiRequest, getUrl: () => string) {
-  const request = (...args: Parameters<ApiRequest>) => getRequest()(...args);
-
+function catalogHelpers(request: ApiRequest, getUrl: () => string) {
   async function createBook(token: string, fields: Partial<Omit<Book, 'id'>> = {}): Promise<Book> {
     const body = { title: `Untitled ${word()}`, author: 'Anonymous Writer', priceCents: 1000, stock: 1, ...fields };
     const response = await request('POST', '/api/catalog/books', { token, body });
@@ -134,4 +133,20 @@ export function catalogHelpers(getRequest: () => ApiRequest, getUrl: () => strin
   }
 
   return { createBook, search, rawGet };
+}
+
+/**
+ * A catalog stack for the calling describe block: started in beforeAll, closed in afterAll.
+ * `request`, `seller`, `other` and the helpers may be taken apart in the describe body (they read
+ * the store when used); `store` and `db` are read from the answer inside tests and hooks
+ * (`stack.store.url`), since they exist only once beforeAll has run.
+ */
+export function useCatalogStack() {
+  const { started, request } = useIsolatedStore(startCatalogStack);
+  return Object.assign(late(started, ['store', 'db']), {
+    request,
+    seller: lateUser(() => started().seller),
+    other: lateUser(() => started().other),
+    ...catalogHelpers(request, () => started().store.url),
+  });
 }

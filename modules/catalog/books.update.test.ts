@@ -1,32 +1,16 @@
 /**
  * PATCH /books/{id}: the seller changes fields (and search finds the new words); anyone else, an
  * unknown id or an invalid body changes nothing. Body rules in detail: books.patch-body.test.ts.
- * On MariaDB and Redis, one store per file (books.testkit.ts: startCatalogStack).
+ * On MariaDB and Redis, one store per file (books.testkit.ts: useCatalogStack).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningStore } from '../../kernel/store.js';
-import { expectProblem, servicesAvailable, type ApiRequest } from '../../test/harness.js';
-import { UNKNOWN_ID, catalogHelpers, errorPaths, ids, sleep, startCatalogStack, word, type Book, type CatalogStack, type User } from './books.testkit.js';
+import { describe, expect, it } from 'vitest';
+import { expectProblem, servicesAvailable } from '../../test/harness.js';
+import { UNKNOWN_ID, errorPaths, ids, sleep, useCatalogStack, word, type Book } from './books.testkit.js';
 
 const ready = await servicesAvailable('modules/catalog/books.update.test.ts', ['mysql', 'redis']);
 
 describe.runIf(ready)('changing a book', () => {
-  let store: RunningStore;
-  let request: ApiRequest;
-  let seller: User;
-  let other: User;
-  let stack: CatalogStack;
-  const { createBook, search } = catalogHelpers(
-    () => request,
-    () => store.url,
-  );
-
-  beforeAll(async () => {
-    stack = await startCatalogStack();
-    ({ store, request, seller, other } = stack);
-  });
-
-  afterAll(() => stack?.close());
+  const { request, seller, other, createBook, search } = useCatalogStack();
 
   describe('PATCH /api/catalog/books/{id}', () => {
     it('lets the seller change fields, and moves updatedAt', async () => {

@@ -1,29 +1,15 @@
 /**
  * GET /my-books: the caller's own listings, newest first, paginated.
- * On MariaDB and Redis, one store per file (books.testkit.ts: startCatalogStack).
+ * On MariaDB and Redis, one store per file (books.testkit.ts: useCatalogStack).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningStore } from '../../kernel/store.js';
-import { expectProblem, servicesAvailable, signUp, type ApiRequest } from '../../test/harness.js';
-import { catalogHelpers, ids, nextAddress, startCatalogStack, word, type CatalogStack } from './books.testkit.js';
+import { describe, expect, it } from 'vitest';
+import { expectProblem, servicesAvailable, signUp } from '../../test/harness.js';
+import { ids, nextAddress, useCatalogStack, word } from './books.testkit.js';
 
 const ready = await servicesAvailable('modules/catalog/my-books.test.ts', ['mysql', 'redis']);
 
 describe.runIf(ready)('my books', () => {
-  let store: RunningStore;
-  let request: ApiRequest;
-  let stack: CatalogStack;
-  const { createBook } = catalogHelpers(
-    () => request,
-    () => store.url,
-  );
-
-  beforeAll(async () => {
-    stack = await startCatalogStack();
-    ({ store, request } = stack);
-  });
-
-  afterAll(() => stack?.close());
+  const { request, createBook } = useCatalogStack();
 
   describe('GET /api/catalog/my-books', () => {
     it('answers 401 to an anonymous caller', async () => {

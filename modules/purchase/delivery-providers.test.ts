@@ -3,28 +3,18 @@
  * minute, not once per order.
  * On MariaDB, Redis and the real BullMQ payment and delivery workers running inside the store.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningStore } from '../../kernel/store.js';
-import { servicesAvailable, type ApiRequest, type TestDatabase } from '../../test/harness.js';
+import { describe, expect, it } from 'vitest';
+import { servicesAvailable } from '../../test/harness.js';
 import { purchaseModule } from './index.js';
 // How long a read of the providers is kept, to step past it without waiting.
 import { PROVIDERS_FRESH_MS } from './providers.js';
-import { startPurchaseStack, type PurchaseStack } from './purchase.testkit.js';
+import { usePurchaseStack } from './purchase.testkit.js';
 
 const ready = await servicesAvailable('modules/purchase/delivery-providers.test.ts', ['mysql', 'redis']);
 
 describe.runIf(ready)('delivery providers', () => {
-  let db: TestDatabase;
-  let store: RunningStore;
-  let request: ApiRequest;
-  let stack: PurchaseStack;
-
-  beforeAll(async () => {
-    stack = await startPurchaseStack();
-    ({ db, store, request } = stack);
-  });
-
-  afterAll(() => stack?.close());
+  const stack = usePurchaseStack();
+  const { request } = stack;
 
   describe('GET /delivery-providers', () => {
     it('lists DHL and FedEx (international), Envia and Servientrega (national) with their cost', async () => {
@@ -44,14 +34,14 @@ describe.runIf(ready)('delivery providers', () => {
   describe('delivery providers', () => {
     it('are read once a minute, not once per order', async () => {
       const now = Date.now() + 10 * PROVIDERS_FRESH_MS;
-      const { providers } = store.instanceOf(purchaseModule);
+      const { providers } = stack.store.instanceOf(purchaseModule);
       expect(await providers.find('courier-test', now)).toBeUndefined();
-      await db.query(`insert into purchase_delivery_providers (id, name, coverage, cost_cents) values ('courier-test', 'Courier', 'national', 100)`);
+      await stack.db.query(`insert into purchase_delivery_providers (id, name, coverage, cost_cents) values ('courier-test', 'Courier', 'national', 100)`);
       try {
         expect((await providers.all(now + 1000)).map((p) => p.id)).not.toContain('courier-test');
         expect((await providers.all(now + PROVIDERS_FRESH_MS)).map((p) => p.id)).toContain('courier-test');
       } finally {
-        await db.query(`delete from purchase_delivery_providers where id = 'courier-test'`);
+        await stack.db.query(`delete from purchase_delivery_providers where id = 'courier-test'`);
         await providers.all(now + 3 * PROVIDERS_FRESH_MS);
       }
     });

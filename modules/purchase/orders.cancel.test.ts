@@ -5,41 +5,22 @@
  * On MariaDB, Redis and the real BullMQ payment and delivery workers running inside the store.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectProblem, servicesAvailable, type ApiRequest, type TestDatabase } from '../../test/harness.js';
+import { describe, expect, it } from 'vitest';
+import { expectProblem, servicesAvailable } from '../../test/harness.js';
 import {
   BANK,
   CARD_FLAKY,
   CARD_OK,
   eventually,
   sleep,
-  startPurchaseStack,
-  storeHelpers,
+  usePurchaseStack,
   type Order,
-  type PurchaseStack,
-  type User,
 } from './purchase.testkit.js';
 
 const ready = await servicesAvailable('modules/purchase/orders.cancel.test.ts', ['mysql', 'redis']);
 
 describe.runIf(ready)('cancelling', () => {
-  let db: TestDatabase;
-  let request: ApiRequest;
-  let seller: User;
-  let buyer: User;
-  let other: User;
-  const { createBook, stockOf, dbStock, placed, readOrder, waitForStatus, eventCounts, charge } = storeHelpers(
-    () => request,
-    () => db,
-  );
-  let stack: PurchaseStack;
-
-  beforeAll(async () => {
-    stack = await startPurchaseStack();
-    ({ db, request, seller, buyer, other } = stack);
-  });
-
-  afterAll(() => stack?.close());
+  const { request, seller, buyer, other, createBook, stockOf, dbStock, placed, readOrder, waitForStatus, eventCounts, charge } = usePurchaseStack();
 
   describe('cancelling', () => {
     it('before payment completes: 200 cancelled, stock back, nothing captured; twice → 409; others → 404', async () => {
@@ -87,31 +68,15 @@ describe.runIf(ready)('cancelling', () => {
 });
 
 describe.runIf(ready)('cancelling while paying or paid (payment takes 1 s, shipping a minute)', () => {
-  let db: TestDatabase;
-  let request: ApiRequest;
-  let seller: User;
-  let buyer: User;
-  let other: User;
-  const { createBook, stockOf, dbStock, placed, readOrder, waitForStatus, eventCounts, charge } = storeHelpers(
-    () => request,
-    () => db,
+  const { request, seller, buyer, other, createBook, stockOf, dbStock, placed, readOrder, waitForStatus, eventCounts, charge } = usePurchaseStack(
+    {
+      // Half of the payment latency passes before the gateway captures and half after: a 1 s window.
+      PAYMENT_DELAY_MS: '1000',
+      DELIVERY_SHIP_DELAY_MS: '60000',
+      DELIVERY_TRANSIT_DELAY_MS: '150',
+    },
+    ['Sid Seller', 'Bo Buyer', 'Ola Other'],
   );
-  let stack: PurchaseStack;
-
-  beforeAll(async () => {
-    stack = await startPurchaseStack(
-      {
-        // Half of the payment latency passes before the gateway captures and half after: a 1 s window.
-        PAYMENT_DELAY_MS: '1000',
-        DELIVERY_SHIP_DELAY_MS: '60000',
-        DELIVERY_TRANSIT_DELAY_MS: '150',
-      },
-      ['Sid Seller', 'Bo Buyer', 'Ola Other'],
-    );
-    ({ db, request, seller, buyer, other } = stack);
-  });
-
-  afterAll(() => stack?.close());
 
   it('answers 200 cancelled, gives the stock back and refunds the one capture; twice → 409', async () => {
     const book = await createBook(seller.token, { stock: 3, priceCents: 2000 });

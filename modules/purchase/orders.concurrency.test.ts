@@ -3,28 +3,15 @@
  * 409 insufficient_stock, stock never negative, and losers hold nothing.
  * On MariaDB, Redis and the real BullMQ payment and delivery workers running inside the store.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectProblem, servicesAvailable, type ApiRequest, type TestDatabase } from '../../test/harness.js';
-import { BANK, crowd, startPurchaseStack, storeHelpers, type PurchaseStack, type User } from './purchase.testkit.js';
+import { describe, expect, it } from 'vitest';
+import { expectProblem, servicesAvailable } from '../../test/harness.js';
+import { BANK, crowd, usePurchaseStack, type User } from './purchase.testkit.js';
 
 const ready = await servicesAvailable('modules/purchase/orders.concurrency.test.ts', ['mysql', 'redis']);
 
 describe.runIf(ready)('parallel buyers', () => {
-  let db: TestDatabase;
-  let request: ApiRequest;
-  let seller: User;
-  const { createBook, stockOf, dbStock, order, ordersOf } = storeHelpers(
-    () => request,
-    () => db,
-  );
-  let stack: PurchaseStack;
-
-  beforeAll(async () => {
-    stack = await startPurchaseStack();
-    ({ db, request, seller } = stack);
-  });
-
-  afterAll(() => stack?.close());
+  const stack = usePurchaseStack();
+  const { request, seller, createBook, stockOf, dbStock, order, ordersOf } = stack;
 
   /** 50 buyers, registered in parallel batches of 10, each from an address of their own. */
   let fifty: User[] | undefined;
@@ -44,7 +31,7 @@ describe.runIf(ready)('parallel buyers', () => {
       expect(await dbStock(book.id)).toBe(0);
       const totals = await Promise.all(users.map(async (user) => (await ordersOf(user.token)).body.total as number));
       expect(totals.reduce((a, b) => a + b, 0)).toBe(7);
-      const [held] = (await db.query(`select coalesce(sum(quantity), 0) as n from catalog_reservations where book_id = ? and status = 'held'`, [book.id])) as { n: number }[];
+      const [held] = (await stack.db.query(`select coalesce(sum(quantity), 0) as n from catalog_reservations where book_id = ? and status = 'held'`, [book.id])) as { n: number }[];
       expect(Number(held!.n)).toBe(7);
     });
 

@@ -4,39 +4,24 @@
  * (401, 403 by Origin, malformed JSON, unknown fields, 405) are in orders.security.test.ts.
  * On MariaDB, Redis and the real BullMQ payment and delivery workers running inside the store.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectProblem, servicesAvailable, signUp, type ApiRequest, type TestDatabase } from '../../test/harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { expectProblem, servicesAvailable, signUp } from '../../test/harness.js';
 import {
   CARD_OK,
   card,
   errorPaths,
   nextAddress,
   orderBody,
-  startPurchaseStack,
-  storeHelpers,
+  usePurchaseStack,
   type Book,
-  type PurchaseStack,
   type User,
 } from './purchase.testkit.js';
 
 const ready = await servicesAvailable('modules/purchase/orders.errors.test.ts', ['mysql', 'redis']);
 
 describe.runIf(ready)('POST /orders', () => {
-  let db: TestDatabase;
-  let request: ApiRequest;
-  let seller: User;
-  const { createBook, stockOf, order, ordersOf } = storeHelpers(
-    () => request,
-    () => db,
-  );
-  let stack: PurchaseStack;
-
-  beforeAll(async () => {
-    stack = await startPurchaseStack();
-    ({ db, request, seller } = stack);
-  });
-
-  afterAll(() => stack?.close());
+  const stack = usePurchaseStack();
+  const { request, seller, createBook, stockOf, order, ordersOf } = stack;
 
   describe('POST /orders refuses', () => {
     let book: Book;
@@ -126,7 +111,7 @@ describe.runIf(ready)('POST /orders', () => {
       const mine = await ordersOf(refused.token);
       expect(mine.body).toMatchObject({ items: [], total: 0 });
       expect(await stockOf(book.id)).toBe(10);
-      const [row] = (await db.query('select count(*) as n from purchase_orders where buyer_id = ?', [refused.user.id])) as { n: number }[];
+      const [row] = (await stack.db.query('select count(*) as n from purchase_orders where buyer_id = ?', [refused.user.id])) as { n: number }[];
       expect(Number(row!.n)).toBe(0);
     });
   });

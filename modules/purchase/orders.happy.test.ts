@@ -3,8 +3,8 @@
  * paid, shipped and delivered, each step once; what the order answers and keeps.
  * On MariaDB, Redis and the real BullMQ payment and delivery workers running inside the store.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { servicesAvailable, signUp, type ApiRequest, type TestDatabase } from '../../test/harness.js';
+import { describe, expect, it } from 'vitest';
+import { servicesAvailable, signUp } from '../../test/harness.js';
 import {
   BANK,
   CARD_OK,
@@ -14,32 +14,15 @@ import {
   SHIPPING,
   nextAddress,
   orderBody,
-  startPurchaseStack,
-  storeHelpers,
+  usePurchaseStack,
   type Order,
-  type PurchaseStack,
-  type User,
 } from './purchase.testkit.js';
 
 const ready = await servicesAvailable('modules/purchase/orders.happy.test.ts', ['mysql', 'redis']);
 
 describe.runIf(ready)('placing an order', () => {
-  let db: TestDatabase;
-  let request: ApiRequest;
-  let seller: User;
-  let buyer: User;
-  const { createBook, stockOf, dbStock, order, placed, readOrder, waitForStatus, ordersOf, eventCounts, charge } = storeHelpers(
-    () => request,
-    () => db,
-  );
-  let stack: PurchaseStack;
-
-  beforeAll(async () => {
-    stack = await startPurchaseStack();
-    ({ db, request, seller, buyer } = stack);
-  });
-
-  afterAll(() => stack?.close());
+  const stack = usePurchaseStack();
+  const { request, seller, buyer, createBook, stockOf, dbStock, order, placed, readOrder, waitForStatus, ordersOf, eventCounts, charge } = stack;
 
   describe('the happy path, to delivered', () => {
     it.each([
@@ -73,7 +56,7 @@ describe.runIf(ready)('placing an order', () => {
       expect(await stockOf(book.id)).toBe(3);
 
       // The card number and cvc are never stored: only a token, the brand and the last 4 digits.
-      const [row] = (await db.query('select * from purchase_orders where id = ?', [created.id])) as Record<string, unknown>[];
+      const [row] = (await stack.db.query('select * from purchase_orders where id = ?', [created.id])) as Record<string, unknown>[];
       expect(row).toBeDefined();
       for (const [column, value] of Object.entries(row!)) {
         const text = value instanceof Date ? value.toISOString() : typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value);

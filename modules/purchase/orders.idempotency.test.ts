@@ -5,40 +5,22 @@
  * On MariaDB, Redis and the real BullMQ payment and delivery workers running inside the store.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectProblem, servicesAvailable, signUp, type ApiRequest, type TestDatabase } from '../../test/harness.js';
+import { describe, expect, it } from 'vitest';
+import { expectProblem, servicesAvailable, signUp } from '../../test/harness.js';
 import {
   BANK,
   CARD_OK,
   PAYPAL,
   crowd,
   nextAddress,
-  startPurchaseStack,
-  storeHelpers,
+  usePurchaseStack,
   type Order,
-  type PurchaseStack,
-  type User,
 } from './purchase.testkit.js';
 
 const ready = await servicesAvailable('modules/purchase/orders.idempotency.test.ts', ['mysql', 'redis']);
 
 describe.runIf(ready)('POST /orders retries', () => {
-  let db: TestDatabase;
-  let request: ApiRequest;
-  let seller: User;
-  let other: User;
-  const { createBook, stockOf, dbStock, order, ordersOf } = storeHelpers(
-    () => request,
-    () => db,
-  );
-  let stack: PurchaseStack;
-
-  beforeAll(async () => {
-    stack = await startPurchaseStack();
-    ({ db, request, seller, other } = stack);
-  });
-
-  afterAll(() => stack?.close());
+  const { request, seller, other, createBook, stockOf, dbStock, order, ordersOf } = usePurchaseStack();
 
   describe('Idempotency-Key', () => {
     it('answers the same order for the same key and body, reserving once', async () => {

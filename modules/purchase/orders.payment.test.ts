@@ -4,33 +4,17 @@
  * On MariaDB, Redis and the real BullMQ payment and delivery workers running inside the store.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningStore } from '../../kernel/store.js';
-import { servicesAvailable, type ApiRequest, type TestDatabase } from '../../test/harness.js';
+import { describe, expect, it } from 'vitest';
+import { servicesAvailable } from '../../test/harness.js';
 // The simulated gateway itself: duplicate charges of one order, which no API request can make at once.
 import { charge as chargeOrder } from './gateway.js';
-import { CARD_DECLINED, CARD_FLAKY, eventually, sleep, startPurchaseStack, storeHelpers, type PurchaseStack, type User } from './purchase.testkit.js';
+import { CARD_DECLINED, CARD_FLAKY, eventually, sleep, usePurchaseStack } from './purchase.testkit.js';
 
 const ready = await servicesAvailable('modules/purchase/orders.payment.test.ts', ['mysql', 'redis']);
 
 describe.runIf(ready)('paying for an order', () => {
-  let db: TestDatabase;
-  let store: RunningStore;
-  let request: ApiRequest;
-  let seller: User;
-  let buyer: User;
-  const { createBook, stockOf, dbStock, placed, waitForStatus, eventCounts, charge } = storeHelpers(
-    () => request,
-    () => db,
-  );
-  let stack: PurchaseStack;
-
-  beforeAll(async () => {
-    stack = await startPurchaseStack();
-    ({ db, store, request, seller, buyer } = stack);
-  });
-
-  afterAll(() => stack?.close());
+  const stack = usePurchaseStack();
+  const { seller, buyer, createBook, stockOf, dbStock, placed, waitForStatus, eventCounts, charge } = stack;
 
   describe('payment outcomes', () => {
     it('a declined card ends payment_failed and gives the stock back, once', async () => {
@@ -55,7 +39,7 @@ describe.runIf(ready)('paying for an order', () => {
       expect(paid.payment).toEqual({ method: 'card', status: 'captured', brand: 'visa', last4: '0119' });
       const delivered = await waitForStatus(buyer.token, created.id, 'delivered');
       expect(delivered.events.map((e) => e.status)).toEqual(['pending_payment', 'paid', 'shipped', 'delivered']);
-      const rows = (await db.query('select captures, attempts from purchase_gateway_charges where order_id = ?', [created.id])) as { captures: number; attempts: number }[];
+      const rows = (await stack.db.query('select captures, attempts from purchase_gateway_charges where order_id = ?', [created.id])) as { captures: number; attempts: number }[];
       expect(rows).toEqual([{ captures: 1, attempts: 3 }]);
       expect(await stockOf(book.id)).toBe(1);
     });
@@ -65,7 +49,7 @@ describe.runIf(ready)('paying for an order', () => {
     it('captures an ordinary card once, however many attempts charge it at the same time', async () => {
       const orderId = randomUUID();
       const input = { orderId, token: `sim_card_ok_${randomBytes(12).toString('hex')}`, amountCents: 1234, latencyMs: 0 };
-      const outcomes = await Promise.all(Array.from({ length: 6 }, () => chargeOrder(store.context.db.em.fork(), input)));
+      const outcomes = await Promise.all(Array.from({ length: 6 }, () => chargeOrder(stack.store.context.db.em.fork(), input)));
       expect(outcomes).toEqual(Array(6).fill('captured'));
       expect(await charge(orderId)).toEqual({ status: 'captured', captures: 1, attempts: 1 });
     });
@@ -73,8 +57,8 @@ describe.runIf(ready)('paying for an order', () => {
     it('declines a declined card every time, capturing nothing', async () => {
       const orderId = randomUUID();
       const input = { orderId, token: `sim_card_decline_${randomBytes(12).toString('hex')}`, amountCents: 1234, latencyMs: 0 };
-      expect(await chargeOrder(store.context.db.em.fork(), input)).toBe('declined');
-      expect(await chargeOrder(store.context.db.em.fork(), input)).toBe('declined');
+      expect(await chargeOrder(stack.store.context.db.em.fork(), input)).toBe('declined');
+      expect(await chargeOrder(stack.store.context.db.em.fork(), input)).toBe('declined');
       expect(await charge(orderId)).toMatchObject({ status: 'declined', captures: 0 });
     });
   });

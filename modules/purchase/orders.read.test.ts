@@ -4,31 +4,15 @@
  * On MariaDB, Redis and the real BullMQ payment and delivery workers running inside the store.
  */
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectProblem, servicesAvailable, signUp, type ApiRequest, type TestDatabase } from '../../test/harness.js';
-import { BANK, nextAddress, sleep, startPurchaseStack, storeHelpers, type Order, type PurchaseStack, type User } from './purchase.testkit.js';
+import { describe, expect, it } from 'vitest';
+import { expectProblem, servicesAvailable, signUp } from '../../test/harness.js';
+import { BANK, nextAddress, sleep, usePurchaseStack, type Order } from './purchase.testkit.js';
 
 const ready = await servicesAvailable('modules/purchase/orders.read.test.ts', ['mysql', 'redis']);
 
 describe.runIf(ready)('reading orders', () => {
-  let db: TestDatabase;
-  let request: ApiRequest;
-  let seller: User;
-  let buyer: User;
-  let other: User;
-  let adminToken: string;
-  const { createBook, placed, ordersOf } = storeHelpers(
-    () => request,
-    () => db,
-  );
-  let stack: PurchaseStack;
-
-  beforeAll(async () => {
-    stack = await startPurchaseStack();
-    ({ db, request, seller, buyer, other, adminToken } = stack);
-  });
-
-  afterAll(() => stack?.close());
+  const stack = usePurchaseStack();
+  const { request, seller, buyer, other, createBook, placed, ordersOf } = stack;
 
   describe('reading orders', () => {
     it('GET /orders: 401 anonymous; the caller’s own orders, newest first, paginated with a total', async () => {
@@ -61,11 +45,11 @@ describe.runIf(ready)('reading orders', () => {
       expectProblem(await request('GET', `/api/purchase/orders/${created.id}`, { token: seller.token }), 404, 'not_found');
       expectProblem(await request('GET', `/api/purchase/orders/${randomUUID()}`, { token: buyer.token }), 404, 'not_found');
       expectProblem(await request('GET', '/api/purchase/orders/abc', { token: buyer.token }), 404, 'not_found');
-      expectProblem(await request('GET', '/api/purchase/orders/12345', { token: adminToken }), 404, 'not_found');
+      expectProblem(await request('GET', '/api/purchase/orders/12345', { token: stack.adminToken }), 404, 'not_found');
       const mine = await request('GET', `/api/purchase/orders/${created.id}`, { token: buyer.token });
       expect(mine.status).toBe(200);
       expect(mine.body.order).toMatchObject({ id: created.id, items: created.items });
-      const asAdmin = await request('GET', `/api/purchase/orders/${created.id}`, { token: adminToken });
+      const asAdmin = await request('GET', `/api/purchase/orders/${created.id}`, { token: stack.adminToken });
       expect(asAdmin.status).toBe(200);
       expect(asAdmin.body.order).toMatchObject({ id: created.id, items: created.items, totalCents: created.totalCents });
     });

@@ -1,6 +1,6 @@
 /**
  * Shared helpers for the purchase tests that run on MariaDB, Redis and the real BullMQ payment and
- * delivery workers (one store per test file, started with startPurchaseStack). For the tests that
+ * delivery workers (one store per test file, started with usePurchaseStack). For the tests that
  * run on each backend (describeOnEachBackend) see orders.testkit.ts. Not a test file itself.
  *
  * Every test works on books and buyers of its own, so that its expectations about stock, orders
@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
 import { signUp, startIsolatedStore, type ApiRequest, type IsolatedStore, type TestDatabase } from '../../test/harness.js';
+import { late, lateUser, useIsolatedStore } from '../../test/isolated.testkit.js';
 import { ENVIA_COST, SHIPPING, sleep } from './orders.testkit.js';
 
 export { ENVIA_COST, SHIPPING, sleep };
@@ -112,7 +113,7 @@ export interface PurchaseStack extends IsolatedStore {
  * The real store on a MariaDB database and Redis prefix of its own, with a seller, a buyer and
  * another customer signed up, and the administrator signed in when `env` configures one.
  */
-export async function startPurchaseStack(env: Record<string, string> = PURCHASE_ENV, names = ['Sal Seller', 'Bea Buyer', 'Otto Other']): Promise<PurchaseStack> {
+async function startPurchaseStack(env: Record<string, string> = PURCHASE_ENV, names = ['Sal Seller', 'Bea Buyer', 'Otto Other']): Promise<PurchaseStack> {
   const stack = await startIsolatedStore(env);
   try {
     const { request } = stack;
@@ -141,9 +142,7 @@ export async function crowd(request: ApiRequest, size: number): Promise<User[]> 
 }
 
 /** Helpers bound to one running store. */
-export function storeHelpers(getRequest: () => ApiRequest, getDb: () => TestDatabase) {
-  const request = (...args: Parameters<ApiRequest>) => getRequest()(...args);
-
+function storeHelpers(request: ApiRequest, getDb: () => TestDatabase) {
   async function createBook(token: string, fields: Partial<Omit<Book, 'id'>> = {}): Promise<Book> {
     const body = { title: `Book ${randomBytes(4).toString('hex')}`, author: 'Some Writer', priceCents: 1000, stock: 5, ...fields };
     const response = await request('POST', '/api/catalog/books', { token, body });
@@ -212,4 +211,22 @@ export function storeHelpers(getRequest: () => ApiRequest, getDb: () => TestData
   }
 
   return { createBook, stockOf, dbStock, order, placed, readOrder, waitForStatus, ordersOf, eventCounts, charge };
+}
+
+/**
+ * A purchase stack (startPurchaseStack, with the same arguments) for the calling describe block:
+ * started in beforeAll, closed in afterAll. `request`, the users and the helpers may be taken apart
+ * in the describe body (they read the store when used); `store`, `db` and `adminToken` are read from
+ * the answer inside tests and hooks (`stack.db.query(...)`), since they exist only once beforeAll
+ * has run.
+ */
+export function usePurchaseStack(...args: Parameters<typeof startPurchaseStack>) {
+  const { started, request } = useIsolatedStore(() => startPurchaseStack(...args));
+  return Object.assign(late(started, ['store', 'db', 'adminToken']), {
+    request,
+    seller: lateUser(() => started().seller),
+    buyer: lateUser(() => started().buyer),
+    other: lateUser(() => started().other),
+    ...storeHelpers(request, () => started().db),
+  });
 }

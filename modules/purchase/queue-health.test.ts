@@ -3,41 +3,27 @@
  * page, for administrators only.
  * On MariaDB, Redis and the real BullMQ payment and delivery workers running inside the store.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningStore } from '../../kernel/store.js';
-import { expectProblem, servicesAvailable, type ApiRequest, type TestDatabase } from '../../test/harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { expectProblem, servicesAvailable } from '../../test/harness.js';
 import { itIsAProtectedRoute } from '../../test/protected-route.js';
-import { BANK, startPurchaseStack, storeHelpers, type PurchaseStack, type User } from './purchase.testkit.js';
+import { BANK, usePurchaseStack } from './purchase.testkit.js';
 
 const ready = await servicesAvailable('modules/purchase/queue-health.test.ts', ['mysql', 'redis']);
 
 describe.runIf(ready)('queue health', () => {
-  let db: TestDatabase;
-  let store: RunningStore;
-  let request: ApiRequest;
-  let seller: User;
-  let buyer: User;
-  let adminToken: string;
-  const { createBook, placed, waitForStatus } = storeHelpers(
-    () => request,
-    () => db,
-  );
-  let stack: PurchaseStack;
+  const stack = usePurchaseStack();
+  const { request, seller, buyer, createBook, placed, waitForStatus } = stack;
 
   beforeAll(async () => {
-    stack = await startPurchaseStack();
-    ({ db, store, request, seller, buyer, adminToken } = stack);
     // The counts below need jobs that ran: one order, paid, shipped and delivered.
     const book = await createBook(seller.token, { stock: 1 });
     const created = await placed(buyer.token, [{ bookId: book.id, quantity: 1 }], BANK);
     await waitForStatus(buyer.token, created.id, 'delivered');
   });
 
-  afterAll(() => stack?.close());
-
   describe('queue health', () => {
     it('/metrics reports BullMQ job counts per queue and state', async () => {
-      const response = await fetch(`${store.url}/metrics`);
+      const response = await fetch(`${stack.store.url}/metrics`);
       expect(response.status).toBe(200);
       const text = await response.text();
       const lines = text.split('\n').filter((line) => line.startsWith('bookstore_queue_jobs{'));
@@ -48,7 +34,7 @@ describe.runIf(ready)('queue health', () => {
     });
 
     it('/admin/queues/stats: admin 200 with backend bullmq, customer 403, anonymous 401', async () => {
-      const stats = await request('GET', '/api/purchase/admin/queues/stats', { token: adminToken });
+      const stats = await request('GET', '/api/purchase/admin/queues/stats', { token: stack.adminToken });
       expect(stats.status).toBe(200);
       expect(stats.body.backend).toBe('bullmq');
       expect(stats.body.queues.payments.completed).toBeGreaterThan(0);
@@ -58,7 +44,7 @@ describe.runIf(ready)('queue health', () => {
     });
 
     it('the bull-board page: admin 200 HTML, customer 403, anonymous 401', async () => {
-      const page = await fetch(`${store.url}/api/purchase/admin/queues`, { headers: { authorization: `Bearer ${adminToken}` } });
+      const page = await fetch(`${stack.store.url}/api/purchase/admin/queues`, { headers: { authorization: `Bearer ${stack.adminToken}` } });
       expect(page.status).toBe(200);
       expect(page.headers.get('content-type')).toMatch(/^text\/html/);
       expect(await page.text()).toMatch(/<html/i);
@@ -68,5 +54,5 @@ describe.runIf(ready)('queue health', () => {
     });
   });
 
-  itIsAProtectedRoute(() => stack, { method: 'GET', path: '/api/purchase/admin/queues/stats', allow: 'GET, HEAD', adminOnly: true, session: () => adminToken });
+  itIsAProtectedRoute(() => stack, { method: 'GET', path: '/api/purchase/admin/queues/stats', allow: 'GET, HEAD', adminOnly: true, session: () => stack.adminToken });
 });

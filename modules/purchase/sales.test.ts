@@ -2,29 +2,16 @@
  * GET /sales: a seller sees the order lines of their own books only, and it is a protected route.
  * On MariaDB, Redis and the real BullMQ payment and delivery workers running inside the store.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectProblem, servicesAvailable, signUp, type ApiRequest, type TestDatabase } from '../../test/harness.js';
+import { describe, expect, it } from 'vitest';
+import { expectProblem, servicesAvailable, signUp } from '../../test/harness.js';
 import { itIsAProtectedRoute } from '../../test/protected-route.js';
-import { BANK, ENVIA_COST, nextAddress, startPurchaseStack, storeHelpers, type PurchaseStack, type User } from './purchase.testkit.js';
+import { BANK, ENVIA_COST, nextAddress, usePurchaseStack } from './purchase.testkit.js';
 
 const ready = await servicesAvailable('modules/purchase/sales.test.ts', ['mysql', 'redis']);
 
 describe.runIf(ready)('sales', () => {
-  let db: TestDatabase;
-  let request: ApiRequest;
-  let seller: User;
-  const { createBook, placed } = storeHelpers(
-    () => request,
-    () => db,
-  );
-  let stack: PurchaseStack;
-
-  beforeAll(async () => {
-    stack = await startPurchaseStack();
-    ({ db, request, seller } = stack);
-  });
-
-  afterAll(() => stack?.close());
+  const stack = usePurchaseStack();
+  const { request, seller, createBook, placed } = stack;
 
   describe('GET /sales', () => {
     it('shows a seller the order lines of their books only; 401 anonymous', async () => {
