@@ -17,7 +17,7 @@ import { databaseAnswers, databaseUnreachable } from './database.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { Database, EntityManager } from './module.js';
-import { Problem, problemResponse } from './problem.js';
+import { Problem, notFound, problemResponse } from './problem.js';
 import type { SessionCache } from './session-cache.js';
 import { requireJsonBody } from './validation.js';
 
@@ -272,13 +272,20 @@ function serveApiReference(app: Hono<AppEnv>, parts: AppParts) {
     });
     return c.json(await spec);
   });
+  // Read once, when first asked for; a failed read is tried again on the next request.
+  let reference: Promise<ReferenceScript> | undefined;
+  const apiReferenceScript = () => (reference ??= readReferenceScript().catch((error: unknown) => {
+    reference = undefined;
+    throw error;
+  }));
   app.get('/api/docs', async (c) => {
     const script = await apiReferenceScript();
     return c.html(apiReferencePage(script.path), 200, { 'Cache-Control': 'no-cache', 'Content-Security-Policy': API_REFERENCE_CONTENT_SECURITY_POLICY });
   });
   app.get('/api/docs/assets/:file', async (c) => {
     const script = await apiReferenceScript();
-    if (c.req.path !== script.path) return problemResponse(c, new Problem(404, 'not_found', `No route for ${c.req.method} ${c.req.path}.`));
+    // Another digest (a page from before an upgrade) or another file.
+    if (c.req.path !== script.path) throw notFound('API reference script');
     const headers = { 'Cache-Control': 'public, max-age=31536000, immutable', ETag: script.etag };
     // Weak comparison: NGINX marks the ETag weak (W/"…") when it compresses the script.
     const known = c.req.header('If-None-Match')?.split(/\s*,\s*/).map((tag) => tag.replace(/^W\//, ''));
@@ -290,23 +297,13 @@ function serveApiReference(app: Hono<AppEnv>, parts: AppParts) {
 /**
  * The API reference's script: the standalone browser bundle of @scalar/api-reference (styles
  * included), served by the store itself so that the page needs no other origin,
- * nor internet access. Read once, when first asked for; its URL carries a digest of its content,
- * so browsers may keep it for a year and still get the new one after an upgrade.
+ * nor internet access. Its URL carries a digest of its content, so browsers may keep it for a
+ * year and still get the new one after an upgrade.
  */
 interface ReferenceScript {
   path: string;
   body: Uint8Array<ArrayBuffer>;
   etag: string;
-}
-
-let referenceScript: Promise<ReferenceScript> | undefined;
-
-function apiReferenceScript(): Promise<ReferenceScript> {
-  if (!referenceScript) {
-    referenceScript = readReferenceScript();
-    referenceScript.catch(() => (referenceScript = undefined));
-  }
-  return referenceScript;
 }
 
 /**

@@ -10,4 +10,3 @@ import { paymentWorker } from '../jobs/payment-worker.js';
 export const MODULES: BookstoreModule[] = [authModule, catalogModule, purchaseModule, paymentWorker, deliveryWorker];
 
 export const AVAILABLE: ModuleName[] = MODULES.map((m) => m.name);
-export const NEEDS: Partial<Record<ModuleName, readonly ModuleName[]>> = Object.fromEntries(MODULES.map((m) => [m.name, m.needs]));

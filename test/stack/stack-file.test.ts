@@ -7,7 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MODULES, NEEDS } from '../../kernel/registry.js';
+import { urlVariable } from '../../kernel/config.js';
+import { MODULES } from '../../kernel/registry.js';
 import { renderTemplate } from '../../docker/nginx/render.js';
 import {
   configsOf,
@@ -100,7 +101,7 @@ describe('stack.yml', () => {
       expect(env.BOOKSTORE_MIGRATE, name).toBe('false');
       const module = MODULES.find((m) => m.name === name);
       expect(module, `${name} is a module of this build`).toBeDefined();
-      const needed = (NEEDS[module!.name] ?? []).map((other) => `${other.toUpperCase()}_URL`).sort();
+      const needed = module!.needs.map(urlVariable).sort();
       expect(Object.keys(env).filter((key) => /^(AUTH|CATALOG|PURCHASE)_URL$/.test(key)).sort(), name).toEqual(needed);
       for (const url of needed) expect(env[url], name).toMatch(/^http:\/\/(auth|catalog|purchase):3000$/);
       const token = needed.length > 0 || module!.servesInternalApi;
