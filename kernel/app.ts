@@ -78,6 +78,7 @@ export interface MountedModule {
   name: string;
   description: string | undefined;
   routes: Hono<AppEnv> | undefined;
+  pages: Hono<AppEnv> | undefined;
   internal: Hono | undefined;
 }
 
@@ -199,6 +200,7 @@ export function createApp(parts: AppParts): Hono<AppEnv> {
   mountModules(app, parts.modules);
   serveProbes(app, parts);
   serveApiReference(app, parts);
+  servePages(app, parts.modules);
   answerFailures(app, parts.logger);
   return app;
 }
@@ -346,6 +348,11 @@ function apiReferencePage(scriptPath: string): string {
   </body>
 </html>
 `;
+}
+
+/** The modules' web pages, from the root; mounted last, so that no page can shadow an API or probe path. */
+function servePages(app: Hono<AppEnv>, modules: MountedModule[]) {
+  for (const module of modules) if (module.pages) app.route('/', module.pages);
 }
 
 /** Unknown routes and wrong methods, expected failures as problem documents, anything else as 500 with the request id. */

@@ -86,6 +86,8 @@ export interface ConfigurableModule {
   readonly settings: ModuleSettings<unknown> | undefined;
   /** It serves an internal API, so it may run in another process, behind `<NAME>_URL`. */
   readonly servesInternalApi: boolean;
+  /** It serves public routes, which another process may call behind `<NAME>_URL` too (kernel/public-api.ts). */
+  readonly servesPublicApi: boolean;
 }
 
 /** Values never echoed in error messages. */
@@ -188,7 +190,7 @@ function moduleVariables(modules: readonly ConfigurableModule[]): { variables: V
   const variables: Variables = {};
   const secrets: string[] = [];
   for (const module of modules) {
-    if (module.servesInternalApi) variables[urlVariable(module.name)] = internalUrl;
+    if (module.servesInternalApi || module.servesPublicApi) variables[urlVariable(module.name)] = internalUrl;
     for (const [name, schema] of Object.entries(module.settings?.variables ?? {})) {
       if (variables[name] && variables[name] !== schema) throw new Error(`${name} is declared twice, with different rules (module ${module.name})`);
       variables[name] = schema;
@@ -256,12 +258,12 @@ function selectModules(requested: string[], modules: readonly ConfigurableModule
   return requested.includes('all') ? names : names.filter((name) => requested.includes(name));
 }
 
-/** The URL of every module that serves an internal API and is configured to run elsewhere. */
+/** The URL of every module that serves an API and is configured to run elsewhere. */
 function serviceUrlsFrom(values: Record<string, unknown>, modules: readonly ConfigurableModule[]): Config['serviceUrls'] {
   const urls: Config['serviceUrls'] = {};
   for (const module of modules) {
     const url = values[urlVariable(module.name)];
-    if (module.servesInternalApi && typeof url === 'string') urls[module.name] = url;
+    if ((module.servesInternalApi || module.servesPublicApi) && typeof url === 'string') urls[module.name] = url;
   }
   return urls;
 }
@@ -275,8 +277,9 @@ function connectionProblems(running: ModuleName[], modules: readonly Configurabl
       problems.push(`${urlVariable(needed)}: required, because module ${module.name} calls module ${needed}, which this process does not run`);
     }
   }
-  if (Object.keys(urls).length > 0 && !token) {
-    const names = modules.filter((m) => m.servesInternalApi).map((m) => urlVariable(m.name));
+  const internal = modules.filter((m) => m.servesInternalApi);
+  if (internal.some((m) => urls[m.name]) && !token) {
+    const names = internal.map((m) => urlVariable(m.name));
     problems.push(`INTERNAL_TOKEN: required when ${names.join(' or ')} is set`);
   }
   return problems;

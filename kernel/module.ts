@@ -8,6 +8,7 @@ import type { Config, ConfigurableModule, ModuleName, ModuleSettings } from './c
 import type { InternalApi, InternalClients } from './internal.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
+import type { PublicApi } from './public-api.js';
 import type { JobQueues, QueueOptions } from './queues.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { SessionCache } from './session-cache.js';
@@ -27,6 +28,8 @@ export interface KernelContext {
   rateLimiter: RateLimiter;
   /** The internal APIs of the other modules, here or behind their URL. */
   clients: InternalClients;
+  /** The public API of every module, as a client would call it: in this process, or behind the module's URL. */
+  publicApi: PublicApi;
   /** Background jobs: BullMQ with Redis, in-process without. */
   jobs: JobQueues;
   metrics: Metrics;
@@ -80,6 +83,8 @@ export interface ModuleDefinition<Settings, Instance> {
   setup(ctx: ModuleContext<NoInfer<Settings>>): Instance | Promise<Instance>;
   // NoInfer: the instance type is what `setup` answers, never what a route factory happens to accept.
   routes?(instance: NoInfer<Instance>): Hono<AppEnv>;
+  /** Web pages for people, served from the site's root (`/`); the kernel's and the modules' API paths take precedence. */
+  pages?(instance: NoInfer<Instance>): Hono<AppEnv>;
   internalApi?(instance: NoInfer<Instance>): InternalApiServed;
   /** Start-up work; may return what to do at shutdown (stop timers, workers). */
   start?(instance: NoInfer<Instance>): Promise<void | Stopper>;
@@ -89,6 +94,7 @@ export interface ModuleDefinition<Settings, Instance> {
 export interface LoadedModule<Instance> {
   instance: Instance;
   routes: Hono<AppEnv> | undefined;
+  pages: Hono<AppEnv> | undefined;
   internalApi: InternalApiServed | undefined;
   start(): Promise<void | Stopper>;
 }
@@ -118,6 +124,7 @@ export function defineModule<Settings = unknown, Instance = unknown>(definition:
     queues: definition.queues ?? {},
     sessions: definition.sessions,
     servesInternalApi: definition.internalApi !== undefined,
+    servesPublicApi: definition.routes !== undefined,
     async load(kernel) {
       // The kernel read these settings with this module's own declaration (kernel/config.ts).
       const settings = kernel.config.settings[definition.name] as Settings;
@@ -125,6 +132,7 @@ export function defineModule<Settings = unknown, Instance = unknown>(definition:
       return {
         instance,
         routes: definition.routes?.(instance),
+        pages: definition.pages?.(instance),
         internalApi: definition.internalApi?.(instance),
         start: async () => definition.start?.(instance),
       };

@@ -12,6 +12,7 @@ import { Metrics } from './metrics.js';
 import type { BookstoreModule, Database, KernelContext, LoadedModule } from './module.js';
 import { KERNEL_PROBLEM_CODES } from './problem.js';
 import { BullQueues, InProcessQueues, registerQueueMetrics, type JobQueues, type RetryPolicies } from './queues.js';
+import { PublicApi } from './public-api.js';
 import { MemoryRateLimiter, RedisRateLimiter } from './rate-limit.js';
 import { createRedis, whenReady } from './redis.js';
 import { Broadcast } from './broadcast.js';
@@ -96,6 +97,7 @@ function kernelContext(config: Config, logger: Logger, db: Database, redis: Redi
     redis,
     rateLimiter: redis ? new RedisRateLimiter(redis) : new MemoryRateLimiter(),
     clients: new InternalClients(config.serviceUrls, config.internalToken),
+    publicApi: new PublicApi(config),
     jobs,
     metrics: new Metrics(config.modules),
     sessions,
@@ -165,6 +167,7 @@ async function serve(config: Config, context: KernelContext, modules: BookstoreM
     sessionResolver: () => sessionResolver(context.clients, provider),
     draining: () => lifecycle.draining,
   });
+  context.publicApi.serveFrom(app.fetch);
   const server = await listen(app.fetch, config.port, lifecycle);
   const port = (server.address() as AddressInfo).port;
   context.logger.info({ port, modules: config.modules, database: config.database.kind }, 'bookstore listening');
@@ -176,6 +179,7 @@ function mountable(config: Config, loaded: Map<BookstoreModule, LoadedModule<unk
     name: module.name,
     description: module.description,
     routes: one.routes,
+    pages: one.pages,
     internal: one.internalApi ? internalRoutes(one.internalApi.api, one.internalApi.operations, config.internalToken) : undefined,
   }));
 }
@@ -197,7 +201,7 @@ function runningStore(config: Config, context: KernelContext, loaded: Map<Bookst
     url: `http://127.0.0.1:${port}`,
     port,
     context,
-    servesApi: [...loaded.values()].some((one) => one.routes !== undefined),
+    servesApi: [...loaded.values()].some((one) => one.routes !== undefined || one.pages !== undefined),
     instanceOf<Instance>(module: BookstoreModule<Instance>): Instance {
       const one = loaded.get(module);
       if (!one) throw new Error(`module ${module.name} does not run in this process`);

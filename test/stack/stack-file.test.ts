@@ -30,8 +30,8 @@ const stack = loadStackFile(STACK);
 const services = stack.services;
 const image = readDockerfile(join(ROOT, 'docker/Dockerfile'));
 
-const APP = ['migrate', 'auth', 'catalog', 'purchase', 'payment-worker', 'delivery-worker'];
-const API = ['auth', 'catalog', 'purchase'];
+const APP = ['migrate', 'auth', 'catalog', 'purchase', 'payment-worker', 'delivery-worker', 'storefront'];
+const API = ['auth', 'catalog', 'purchase', 'storefront'];
 const WORKERS = ['payment-worker', 'delivery-worker'];
 const LONG_RUNNING = APP.filter((name) => name !== 'migrate');
 const seconds = (duration: string | undefined) => {
@@ -203,7 +203,7 @@ describe('stack.yml', () => {
         }
       }
     }
-    expect([...called].sort()).toEqual(['auth', 'catalog', 'mysql', 'purchase', 'redis']);
+    expect([...called].sort()).toEqual(['auth', 'catalog', 'mysql', 'purchase', 'redis', 'storefront']);
     for (const name of called) expect(service(name).deploy?.endpoint_mode, name).toBe('dnsrr');
   });
 
