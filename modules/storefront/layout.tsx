@@ -12,6 +12,8 @@ export function Layout(props: { visit: Visit; title: string; children: Child }) 
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <title>{`${title} · ${t.storeName}`}</title>
+        {/* No icon, and no request for /favicon.ico (a 404 in every browser's console). */}
+        <link rel="icon" href="data:," />
         <link rel="stylesheet" href={visit.assets.stylesheet.path} />
         <script type="module" src={visit.assets.script.path}></script>
       </head>

@@ -158,6 +158,14 @@ function Timeline({ visit, order }: { visit: Visit; order: Order }) {
   );
 }
 
+/** "Visa •••• 4242", "PayPal", "Bank transfer", in the visitor's words. */
+function paymentOf(visit: Visit, order: Order): string {
+  const { t } = visit.locale;
+  const { method, brand, last4 } = order.payment;
+  if (last4) return `${brand ? brand.charAt(0).toUpperCase() + brand.slice(1) : t.card} •••• ${last4}`;
+  return method === 'paypal' ? t.paypal : method === 'bank_transfer' ? t.bankTransfer : method;
+}
+
 function OrderDetails({ visit, order }: { visit: Visit; order: Order }) {
   const { t, money } = visit.locale;
   const address = order.shippingAddress;
@@ -183,7 +191,7 @@ function OrderDetails({ visit, order }: { visit: Visit; order: Order }) {
           <strong>{money(order.totalCents, order.currency)}</strong>
         </dd>
         <dt>{t.payment}</dt>
-        <dd>{order.payment.last4 ? `${order.payment.brand ?? ''} •••• ${order.payment.last4}` : order.payment.method}</dd>
+        <dd>{paymentOf(visit, order)}</dd>
         {order.trackingNumber ? (
           <>
             <dt>{t.tracking}</dt>
