@@ -18,7 +18,7 @@ describe('configuration', () => {
   it('has the documented defaults', () => {
     const config = loadConfig({}, MODULES);
     expect(config).toMatchObject({
-      modules: ['auth', 'catalog', 'purchase', 'payment-worker', 'delivery-worker'],
+      modules: ['auth', 'catalog', 'purchase', 'payment-worker', 'delivery-worker', 'storefront'],
       port: 3000,
       database: { kind: 'sqlite', file: './data/bookstore.db' },
       redisUrl: undefined,
@@ -223,6 +223,7 @@ describe.runIf(ready)('the HTTP kernel on MariaDB and Redis', () => {
         'GET /api/purchase/delivery-providers',
         'POST /api/purchase/orders',
         'GET /api/purchase/orders',
+        'GET /api/purchase/orders/{id}/events',
         'GET /api/purchase/orders/{id}',
         'POST /api/purchase/orders/{id}/cancel',
         'GET /api/purchase/sales',

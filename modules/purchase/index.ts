@@ -3,6 +3,7 @@ import { purchaseContext, purchaseSettings, startOrderPlumbing } from './context
 import { PURCHASE_ENTITIES } from './entities.js';
 import { migrations } from './migrations/index.js';
 import { ensureStartingProviders } from './providers.js';
+import { registerStreamMetrics } from './order-events.js';
 import { PURCHASE_QUEUES } from './order-jobs.js';
 import { purchaseRoutes } from './routes.js';
 import { startSweeper } from './sweeper.js';
@@ -20,11 +21,14 @@ export const purchaseModule = defineModule({
   routes: purchaseRoutes,
   async start(orders) {
     if (orders.config.database.kind === 'sqlite') await ensureStartingProviders(orders.db.em.fork());
-    const stopRelay = startOrderPlumbing(orders, 'purchase');
+    // Only this module serves order event streams, so only it counts them (once per process).
+    registerStreamMetrics(orders);
+    // Its stopper also ends the open event streams and stops listening for order changes.
+    const stopPlumbing = startOrderPlumbing(orders, 'purchase');
     const stopSweeper = startSweeper(orders, 10_000);
     return async () => {
       await stopSweeper();
-      await stopRelay();
+      await stopPlumbing();
     };
   },
 });

@@ -37,9 +37,11 @@ import { describeFailure } from './unplaced.js';
  *
  * Every move is a conditional update from the states it may leave, with its event and the outbox
  * row of the job it calls for, in one transaction (order-writes.ts), so a move made twice, by a job
- * that runs twice or by the request and the sweeper at once, happens once. `compensate` is not a
- * move: it gives back an order's stock and captured money, and is safe to repeat. A job that went
- * missing is handed to the queue again by the sweeper (sweeper.ts), from awaitedJobs.
+ * that runs twice or by the request and the sweeper at once, happens once. Once committed, every
+ * move is announced to the order's live followers (order-changes.ts), in whichever process made
+ * it. `compensate` is not a move: it gives back an order's stock and captured money, and is safe
+ * to repeat. A job that went missing is handed to the queue again by the sweeper (sweeper.ts),
+ * from awaitedJobs.
  */
 
 /** Every job of an order's life is about one order: its id is the job's whole payload (outbox.ts writes it). */
@@ -77,6 +79,7 @@ export async function confirm(
   });
   if (!confirmed) return undefined;
   ctx.relay.send(confirmed.payment);
+  ctx.changes.announce(orderId);
   return confirmed.at;
 }
 
@@ -106,6 +109,7 @@ export async function cancelUnplaced(ctx: PurchaseContext, order: UnplacedOrder,
   });
   if (!job) return false;
   ctx.relay.send(job);
+  ctx.changes.announce(order.id);
   await compensate(ctx, order.id).catch((error: unknown) => ctx.logger.warn({ orderId: order.id, ...describeFailure(error) }, 'compensation deferred to the job'));
   return true;
 }

@@ -67,7 +67,10 @@ export async function describeItems(tx: EntityManager, orderId: string, items: R
 const EVENT = ['orderId', 'status', 'detail', 'at'] as const;
 const INSERT_EVENT = ORDER_EVENTS.insert(EVENT);
 
-/** Appends to an order's history, inside the caller's transaction. */
+/**
+ * Appends to an order's history, inside the caller's transaction. Whoever commits it then announces
+ * the move (`ctx.changes.announce`), so that live followers of the order (its event stream) hear of it.
+ */
 export async function recordEvent(tx: EntityManager, orderId: string, status: OrderStatus, detail: string | null | FromOrder, at: Date): Promise<void> {
   if (detail === null || typeof detail === 'string') {
     await tx.execute(INSERT_EVENT, ORDER_EVENTS.values(EVENT, { orderId, status, detail, at }), 'run');
@@ -96,8 +99,8 @@ function assignments(step: Step, now: Date): SqlPart {
 /**
  * Takes one step, if the order is in a state it may leave: one transaction of three statements, the
  * conditional update, its event, and the next job's outbox row, which this process hands to the
- * queue once committed. Answers whether this call moved the order; a job that runs twice finds the
- * step taken and does nothing.
+ * queue once committed, and then announces the move to the order's followers. Answers whether this
+ * call moved the order; a job that runs twice finds the step taken and does nothing.
  */
 export async function transition(ctx: PurchaseContext, em: EntityManager, orderId: string, step: Step): Promise<boolean> {
   const moved = await em.transactional(async (tx) => {
@@ -112,6 +115,8 @@ export async function transition(ctx: PurchaseContext, em: EntityManager, orderI
     await recordEvent(tx, orderId, step.to, step.detail ?? null, now);
     return step.next ? enqueue(tx, step.next.job, orderId, step.next.delayMs) : true;
   });
+  if (moved === false) return false;
   if (typeof moved === 'object') ctx.relay.send(moved);
-  return moved !== false;
+  ctx.changes.announce(orderId);
+  return true;
 }

@@ -2,7 +2,8 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { HonoAdapter } from '@bull-board/hono';
 import { serveStatic } from '@hono/node-server/serve-static';
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
+import { streamSSE } from 'hono/streaming';
 import { describeRoute } from 'hono-openapi';
 import * as v from 'valibot';
 import type { AppEnv } from '../../kernel/app.js';
@@ -13,6 +14,7 @@ import { Problem, notFound } from '../../kernel/problem.js';
 import { pageQuery, valid } from '../../kernel/validation.js';
 import * as purchase from './service.js';
 import { DELIVERIES, PAYMENTS } from './order-jobs.js';
+import { RECONNECT_MS, eventsKnown, followOrder, nothingMoreFor } from './order-events.js';
 import { DeliveryProviderSchema, OrderRequest, OrderSchema, SaleSchema } from './schemas.js';
 
 const OrderEnvelope = v.object({ order: OrderSchema });
@@ -66,6 +68,7 @@ export function purchaseRoutes(ctx: PurchaseContext): Hono<AppEnv> {
   placeOrder(app, ctx);
   listOrders(app);
   readOrder(app);
+  followOrderEvents(app, ctx);
   cancelOrder(app, ctx);
   listSales(app);
   queueBoard(ctx, app);
@@ -134,6 +137,58 @@ function readOrder(app: Hono<AppEnv>): void {
     signedIn,
     async (c) => c.json({ order: await purchase.readOrder(c.var.em, callerOf(c), orderIdFrom(c.req.param('id'))) }),
   );
+}
+
+const ORDER_EVENTS_DESCRIPTION = `Server-Sent Events, one per entry of the order's \`events\`, in order: \`event: status\`, \`id:\` the entry's 1-based position in \`events\`, \`data:\` the entry as JSON (\`{"status", "at", "detail"?}\`). \
+The stream opens with \`retry: ${RECONNECT_MS}\` and the latest entry (the current status); with \`Last-Event-ID: n\` it sends every entry after the n-th instead, so a client that reconnects misses nothing (an id the order does not have counts as none). \
+Then one event per status change, and a \`: heartbeat\` comment whenever nothing was sent for ORDER_EVENTS_HEARTBEAT_MS (15 s). \
+The server ends the stream once the final status (delivered, cancelled, payment_failed) is sent; a request whose Last-Event-ID is already that status is answered 204, which tells an EventSource to stop reconnecting.`;
+
+/** `GET /orders/{id}/events`: the order's statuses as they happen (order-events.ts). */
+function followOrderEvents(app: Hono<AppEnv>, ctx: PurchaseContext): void {
+  app.get(
+    '/orders/:id/events',
+    describeRoute({
+      tags: ['purchase'],
+      summary: 'Follow one of your orders live (Server-Sent Events); administrators: any order',
+      description: ORDER_EVENTS_DESCRIPTION,
+      security: signedInSecurity,
+      parameters: [orderId, { name: 'Last-Event-ID', in: 'header', required: false, description: 'The id of the last event received: the stream resumes after it', schema: { type: 'string' } }],
+      responses: {
+        200: { description: 'The stream of status events (text/event-stream)', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+        204: { description: 'The order has ended and Last-Event-ID is its final event: nothing more will come' },
+        401: notSignedIn,
+        404: noSuchOrder,
+      },
+    }),
+    signedIn,
+    (c) => orderEventStream(c, ctx),
+  );
+}
+
+/** The order's event stream; or 204 when the client already has its final event, or the headers alone for HEAD. */
+async function orderEventStream(c: Context<AppEnv>, ctx: PurchaseContext): Promise<Response> {
+  const caller = callerOf(c);
+  const id = orderIdFrom(c.req.param('id') ?? '');
+  // Followed before it is read, so that no move between the read and the first wait goes unheard.
+  const watch = ctx.changes.watch(id);
+  const order = await purchase.readOrder(c.var.em, caller, id).catch((error: unknown) => {
+    watch.close();
+    throw error;
+  });
+  const known = eventsKnown(c.req.header('last-event-id'), order.events.length);
+  const ended = nothingMoreFor(order, known);
+  if (ended || c.req.method === 'HEAD') {
+    watch.close();
+    // 204 tells an EventSource to stop reconnecting; HEAD gets the headers a stream would have.
+    return ended ? c.body(null, 204) : c.body(null, 200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-store' });
+  }
+  // NGINX passes each event on as it comes instead of buffering the answer.
+  c.header('X-Accel-Buffering', 'no');
+  const response = streamSSE(c, (stream) => followOrder(ctx, stream, { caller, watch, order, known }));
+  // Personal and live: no cache keeps it (streamSSE says no-cache).
+  response.headers.set('Cache-Control', 'no-store');
+  return response;
 }
 
 /** `POST /orders/{id}/cancel`: the buyer cancels an order that has not shipped. */

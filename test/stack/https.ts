@@ -7,6 +7,7 @@ import http2 from 'node:http2';
 import https from 'node:https';
 import tls from 'node:tls';
 import { gunzipSync } from 'node:zlib';
+import { SseReader } from '../sse.testkit.js';
 
 export const SERVER_NAME = 'localhost';
 
@@ -133,5 +134,38 @@ export function http2Request(
     });
     stream.on('error', reject);
     stream.end(body);
+  });
+}
+
+/** An answer to a request for an event stream: the reader when it is one, else the body's text. */
+export interface EventStreamReply {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  reader: SseReader | undefined;
+  text: string;
+}
+
+/**
+ * GET an event stream (text/event-stream) over HTTPS on a connection of its own, as a browser's
+ * EventSource would; `reader.close()` closes that connection, as a client that goes away.
+ */
+export function httpsEventStream(port: number, ca: string, path: string, headers: Record<string, string> = {}): Promise<EventStreamReply> {
+  return new Promise((resolve, reject) => {
+    const request = https.request(
+      { host: '127.0.0.1', port, servername: SERVER_NAME, ca, method: 'GET', path, agent: false, headers: { host: `${SERVER_NAME}:${port}`, accept: 'text/event-stream', ...headers } },
+      (response) => {
+        const status = response.statusCode ?? 0;
+        if (!String(response.headers['content-type']).startsWith('text/event-stream')) {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () => resolve({ status, headers: response.headers, reader: undefined, text: parseBody(Buffer.concat(chunks), response.headers).text }));
+          return;
+        }
+        const chunks = response[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+        resolve({ status, headers: response.headers, reader: new SseReader(chunks, () => request.destroy()), text: '' });
+      },
+    );
+    request.on('error', reject);
+    request.end();
   });
 }

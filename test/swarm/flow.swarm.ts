@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HttpsClient } from '../stack/https.js';
 import { plainHttp } from '../stack/https.js';
-import { ADDRESS, adminCredentials, CARD, sellBook, signUp, sleep, storeClient, swarmAvailable } from './swarm.js';
+import { ADDRESS, adminCredentials, CARD, PASSWORD, sellBook, signUp, sleep, storeClient, swarmAvailable } from './swarm.js';
 
 const ready = swarmAvailable('test/swarm/flow.swarm.ts');
 
@@ -84,6 +84,24 @@ describe.runIf(ready)('the real stack: the API flow through NGINX over HTTPS', (
     expect(redirect.status).toBe(301);
     expect(redirect.headers.location).toBe('https://localhost/api/catalog/books?limit=1');
     for (const path of ['/healthz', '/metrics', '/internal/auth/resolveSession']) expect((await api('GET', path)).status, path).toBe(404);
+  });
+
+  it('the storefront answers at /, and its sign-in form sets the API session cookie (Secure) through NGINX and the storefront service', async () => {
+    const home = await api('GET', '/');
+    expect(home.status).toBe(200);
+    expect(home.headers['content-type']).toMatch(/^text\/html/);
+    expect(home.text).toContain('<h1>Books</h1>');
+    const stylesheet = /<link rel="stylesheet" href="(\/assets\/[^"]+)"/.exec(home.text)?.[1];
+    expect((await api('GET', stylesheet!)).status).toBe(200);
+    const user = await signUp(api, 'Pages');
+    const form = new URLSearchParams({ email: user.email, password: PASSWORD, back: '/orders' }).toString();
+    const signIn = await api('POST', '/sign-in', { rawBody: form, headers: { 'content-type': 'application/x-www-form-urlencoded', origin: 'https://localhost' } });
+    expect(signIn.status, signIn.text.slice(0, 500)).toBe(303);
+    expect(signIn.headers.location).toBe('/orders');
+    const cookie = String(signIn.headers['set-cookie']?.[0] ?? '');
+    expect(cookie).toMatch(/^bookstore_session=[^;]+;.*Secure/i);
+    const orders = await api('GET', '/orders', { cookie: cookie.split(';')[0] });
+    expect(orders.text).toContain('<h1>My orders</h1>');
   });
 
   it('the API reference page and its script come from the image itself (no other origin)', async () => {

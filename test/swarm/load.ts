@@ -1,6 +1,6 @@
 /**
- * Mixed traffic through NGINX for the swarm tests: anonymous catalog reads, signed-in reads and
- * orders, from a few virtual users, with every answer recorded. A failure is any answer other than
+ * Mixed traffic through NGINX for the swarm tests: anonymous catalog reads (API and storefront
+ * pages), signed-in reads and orders, from a few virtual users, with every answer recorded. A failure is any answer other than
  * the expected one (a 5xx above all), a reset, or a timeout. The only thing retried is a connection
  * NGINX refused (nothing was sent); retries are counted. `docker stats` is sampled alongside.
  */
@@ -66,7 +66,9 @@ export class MixedLoad {
       } else if (r < 0.45) await this.call('books', 'GET', `/api/catalog/books?limit=10&page=${1 + Math.floor(Math.random() * 3)}`);
       else if (r < 0.6) await this.call('book', 'GET', `/api/catalog/books/${pick(this.books)}`);
       else if (r < 0.68) await this.call('search', 'GET', '/api/catalog/books?q=swarm&limit=5');
-      else if (r < 0.82) await this.call('me', 'GET', '/api/auth/me', buyer.token);
+      else if (r < 0.71) await this.call('page', 'GET', '/?q=swarm');
+      else if (r < 0.74) await this.call('page', 'GET', `/books/${pick(this.books)}`);
+      else if (r < 0.84) await this.call('me', 'GET', '/api/auth/me', buyer.token);
       else await this.call('orders', 'GET', '/api/purchase/orders?limit=5', buyer.token);
       await sleep(this.options.thinkMs ?? 40);
     }

@@ -13,7 +13,7 @@ import { describeFailures, MemorySampler, MixedLoad, settle, type Outcome } from
 import { converged, dockerAsync, sellBook, signUp, sleep, STACK, STATE, storeClient, swarmAvailable, type User } from './swarm.js';
 
 const ready = swarmAvailable('test/swarm/rolling.swarm.ts');
-const SERVICES = ['auth', 'catalog', 'purchase', 'payment-worker', 'delivery-worker', 'nginx'];
+const SERVICES = ['auth', 'catalog', 'purchase', 'storefront', 'payment-worker', 'delivery-worker', 'nginx'];
 
 describe.runIf(ready)('the real stack: rolling updates under load', () => {
   let api: HttpsClient;
