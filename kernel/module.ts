@@ -88,6 +88,12 @@ export interface ModuleDefinition<Settings, Instance> {
   internalApi?(instance: NoInfer<Instance>): InternalApiServed;
   /** Start-up work; may return what to do at shutdown (stop timers, workers). */
   start?(instance: NoInfer<Instance>): Promise<void | Stopper>;
+  /**
+   * Shutdown has drained (callers have stopped sending requests here) and the server now waits for
+   * the requests still open: end the answers that stay open on purpose (event streams), so that
+   * their clients reconnect elsewhere now instead of being cut at the shutdown deadline.
+   */
+  closing?(instance: NoInfer<Instance>): void;
 }
 
 /** A module set up in this process. */
@@ -97,6 +103,7 @@ export interface LoadedModule<Instance> {
   pages: Hono<AppEnv> | undefined;
   internalApi: InternalApiServed | undefined;
   start(): Promise<void | Stopper>;
+  closing(): void;
 }
 
 /** A domain module as the kernel sees it: what it declares, and how to set it up. */
@@ -135,6 +142,7 @@ export function defineModule<Settings = unknown, Instance = unknown>(definition:
         pages: definition.pages?.(instance),
         internalApi: definition.internalApi?.(instance),
         start: async () => definition.start?.(instance),
+        closing: () => definition.closing?.(instance),
       };
     },
   };

@@ -210,6 +210,7 @@ function runningStore(config: Config, context: KernelContext, loaded: Map<Bookst
     },
     close: async () => {
       await drain(lifecycle, config.shutdownDrainMs, context.logger);
+      for (const one of loaded.values()) one.closing();
       await closeServer(server, config.shutdownTimeoutMs, context.logger);
       await opened.close(false);
     },

@@ -31,4 +31,6 @@ export const purchaseModule = defineModule({
       await stopPlumbing();
     };
   },
+  // The event streams end as shutdown begins; each client resumes on another replica with Last-Event-ID.
+  closing: (orders) => orders.changes.stop(),
 });
