@@ -29,5 +29,11 @@ export function requestScheme(c: Context, trustProxy: boolean): 'http' | 'https'
 export function storeOrigin(c: Context, publicUrl: string | undefined, trustProxy: boolean): string {
   if (publicUrl) return publicUrl;
   const host = (trustProxy && c.req.header('x-forwarded-host')) || c.req.header('host') || new URL(c.req.url).host;
-  return `${requestScheme(c, trustProxy)}://${host}`;
+  const origin = `${requestScheme(c, trustProxy)}://${host}`;
+  // As a browser writes it in Origin: without the scheme's default port (Host may carry `:443`).
+  try {
+    return new URL(origin).origin;
+  } catch {
+    return origin;
+  }
 }

@@ -57,4 +57,15 @@ describeOnEachBackend('sign-in timing and origin', (store) => {
       expect(login.headers.get('set-cookie')).toContain('bookstore_session=');
     }
   });
+
+  it('compares origins as browsers write them: a Host with the scheme\'s default port is the same origin', async () => {
+    const { request } = store();
+    const email = uniqueEmail('port');
+    const password = 'correct horse battery';
+    const behindProxy = { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'books.example:443' };
+    const created = await request('POST', '/api/auth/register', { body: { name: 'Port', email, password }, headers: { ...freshAddress(), ...behindProxy, origin: 'https://books.example' } });
+    expect(created.status).toBe(201);
+    const other = await request('POST', '/api/auth/login', { body: { email, password }, headers: { ...freshAddress(), ...behindProxy, origin: 'https://books.example:8443' } });
+    expect(other.status).toBe(403);
+  });
 });

@@ -1,3 +1,4 @@
+import type { Context } from 'hono';
 import type { Child } from 'hono/jsx';
 import type { ProblemDocument } from './api.js';
 import type { Visit } from './visit.js';
@@ -178,4 +179,25 @@ export function problemMessage(visit: Visit, problem: ProblemDocument): string {
   if (problem.status >= 500) return t.somethingWrong;
   if (problem.errors?.length) return t.fixErrors;
   return problem.detail || t.somethingWrong;
+}
+
+/** `?page=N` of a listing: a whole number from 1, else the first page. */
+export function pageNumber(c: Context): number {
+  const page = Number(c.req.query('page'));
+  return Number.isInteger(page) && page >= 1 ? page : 1;
+}
+
+/** Previous / next links of a listing whose only state is `?page`; nothing when it fits in one page. */
+export function Pager(props: { visit: Visit; path: string; page: number; total: number; limit: number }) {
+  const { t } = props.visit.locale;
+  const pages = Math.max(1, Math.ceil(props.total / props.limit));
+  if (pages <= 1 && props.page <= 1) return null;
+  const { path, page } = props;
+  return (
+    <nav aria-label={t.pagination} class="pagination">
+      {page > 1 ? <a href={`${path}?page=${page - 1}`} rel="prev">{t.previous}</a> : null}
+      <span>{t.pageOf(page, pages)}</span>
+      {page < pages ? <a href={`${path}?page=${page + 1}`} rel="next">{t.next}</a> : null}
+    </nav>
+  );
 }

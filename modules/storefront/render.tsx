@@ -36,3 +36,8 @@ export async function render(c: Context, visit: Visit, title: string, body: Chil
 export function seeOther(c: Context, path: string): Response {
   return c.redirect(path, 303);
 }
+
+/** The page's status for a refusal: the API's, except that a 5xx of the API is the store being unavailable. */
+export function pageStatusOf(status: number): ContentfulStatusCode {
+  return ([400, 401, 403, 404, 409, 412, 422, 429] as const).find((known) => known === status) ?? (status >= 500 ? 503 : 400);
+}

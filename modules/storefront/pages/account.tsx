@@ -4,7 +4,7 @@ import { SESSION_COOKIE } from '../../../kernel/auth-context.js';
 import type { AppEnv } from '../../../kernel/app.js';
 import type { Answer } from '../api.js';
 import { Field, Notice, fieldErrors, problemMessage, type FieldErrors } from '../layout.js';
-import { render, seeOther } from '../render.js';
+import { pageStatusOf, render, seeOther } from '../render.js';
 import { localPath, visitOf, type Storefront, type Visit } from '../visit.js';
 
 /** Register, sign in and sign out: plain forms; the session cookie is the one the API sets. */
@@ -63,7 +63,7 @@ async function register(c: Context, visit: Visit) {
   if (!created.ok) {
     const problem = created.problem;
     const errors = problem.code === 'email_taken' ? { email: visit.locale.t.emailTaken } : fieldErrors(problem);
-    return registerPage(c, visit, { values, errors, message: problemMessage(visit, problem) }, statusOf(problem.status));
+    return registerPage(c, visit, { values, errors, message: problemMessage(visit, problem) }, pageStatusOf(problem.status));
   }
   const session = await visit.api.login({ email: values.email, password });
   if (!session.ok) return seeOther(c, '/sign-in');
@@ -102,7 +102,7 @@ async function signIn(c: Context, visit: Visit) {
   if (session.ok) return withCookies(seeOther(c, values.back), session);
   const problem = session.problem;
   const message = problem.code === 'invalid_credentials' ? visit.locale.t.wrongCredentials : problemMessage(visit, problem);
-  return signInPage(c, visit, { values, errors: fieldErrors(problem), message }, statusOf(problem.status));
+  return signInPage(c, visit, { values, errors: fieldErrors(problem), message }, pageStatusOf(problem.status));
 }
 
 async function signOut(c: Context, visit: Visit) {
@@ -112,9 +112,4 @@ async function signOut(c: Context, visit: Visit) {
   // for another reason, such as a post from another site, leaves the session as it is.)
   if (!ended.ok && ended.problem.status === 401) response.headers.append('Set-Cookie', `${SESSION_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax`);
   return response;
-}
-
-/** The page's status for a refusal: the API's, except that a 5xx of the API is the store being unavailable. */
-export function statusOf(status: number): ContentfulStatusCode {
-  return ([400, 401, 403, 404, 409, 412, 422, 429] as const).find((known) => known === status) ?? (status >= 500 ? 503 : 400);
 }

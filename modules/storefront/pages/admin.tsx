@@ -1,31 +1,9 @@
 import type { Context, Hono } from 'hono';
-import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { AppEnv } from '../../../kernel/app.js';
 import type { User } from '../api.js';
-import { Notice, problemMessage } from '../layout.js';
-import { render } from '../render.js';
+import { Notice, Pager, pageNumber, problemMessage } from '../layout.js';
+import { pageStatusOf, render } from '../render.js';
 import { visitOf, type Storefront, type Visit } from '../visit.js';
-
-/** `?page=N` of a listing: a whole number from 1, else the first page. */
-export function pageNumber(c: Context): number {
-  const page = Number(c.req.query('page'));
-  return Number.isInteger(page) && page >= 1 ? page : 1;
-}
-
-/** Previous / next links of a listing whose only state is `?page`; nothing when it fits in one page. */
-export function Pager(props: { visit: Visit; path: string; page: number; total: number; limit: number }) {
-  const { t } = props.visit.locale;
-  const pages = Math.max(1, Math.ceil(props.total / props.limit));
-  if (pages <= 1 && props.page <= 1) return null;
-  const { path, page } = props;
-  return (
-    <nav aria-label={t.pagination} class="pagination">
-      {page > 1 ? <a href={`${path}?page=${page - 1}`} rel="prev">{t.previous}</a> : null}
-      <span>{t.pageOf(page, pages)}</span>
-      {page < pages ? <a href={`${path}?page=${page + 1}`} rel="next">{t.next}</a> : null}
-    </nav>
-  );
-}
 
 export function adminRoutes(app: Hono<AppEnv>, storefront: Storefront): void {
   app.get('/admin', async (c) => {
@@ -62,7 +40,7 @@ async function usersPage(c: Context, visit: Visit): Promise<Response> {
         <Notice kind="error">{problemMessage(visit, answer.problem)}</Notice>
       )}
     </>,
-    answer.ok ? 200 : (answer.problem.status as ContentfulStatusCode),
+    answer.ok ? 200 : pageStatusOf(answer.problem.status),
   );
 }
 

@@ -4,9 +4,8 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { AppEnv } from '../../../kernel/app.js';
 import type { Book, DeliveryProvider, ProblemDocument } from '../api.js';
 import { Field, Notice, fieldErrors, problemMessage, type FieldErrors } from '../layout.js';
-import { render, seeOther } from '../render.js';
+import { pageStatusOf, render, seeOther } from '../render.js';
 import { visitOf, type Storefront, type Visit } from '../visit.js';
-import { statusOf } from './account.js';
 
 /*
  * Checkout of one book: one form, so that it works without JavaScript. "Update total" posts it back
@@ -58,7 +57,7 @@ async function placeOrder(c: Context, visit: Visit, form: CheckoutForm): Promise
 function refusal(visit: Visit, problem: ProblemDocument): Outcome {
   const errors = fieldErrors(problem, FIELD_OF);
   const message = problem.code === 'insufficient_stock' ? visit.locale.t.notEnoughStock : problemMessage(visit, problem);
-  return { errors, message, status: statusOf(problem.status) };
+  return { errors, message, status: pageStatusOf(problem.status) };
 }
 
 function addressOf(form: CheckoutForm) {

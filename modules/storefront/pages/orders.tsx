@@ -1,10 +1,9 @@
 import type { Context, Hono } from 'hono';
 import type { AppEnv } from '../../../kernel/app.js';
 import type { Order } from '../api.js';
-import { Notice, problemMessage } from '../layout.js';
-import { render, seeOther } from '../render.js';
+import { Notice, Pager, pageNumber, problemMessage } from '../layout.js';
+import { pageStatusOf, render, seeOther } from '../render.js';
 import { visitOf, type Storefront, type Visit } from '../visit.js';
-import { statusOf } from './account.js';
 
 /** The happy path of an order, for the progress bar; failures and cancellations leave it. */
 const PROGRESS = ['pending_payment', 'paid', 'shipped', 'delivered'];
@@ -33,9 +32,9 @@ export function orderRoutes(app: Hono<AppEnv>, storefront: Storefront): void {
 
 async function ordersPage(c: Context, visit: Visit): Promise<Response> {
   const { t, money, dateTime } = visit.locale;
-  const page = Math.max(1, Number(c.req.query('page')) || 1);
+  const page = pageNumber(c);
   const answer = await visit.api.orders(page);
-  if (!answer.ok) return render(c, visit, t.myOrders, <><h1>{t.myOrders}</h1><Notice kind="error">{problemMessage(visit, answer.problem)}</Notice></>, statusOf(answer.problem.status));
+  if (!answer.ok) return render(c, visit, t.myOrders, <><h1>{t.myOrders}</h1><Notice kind="error">{problemMessage(visit, answer.problem)}</Notice></>, pageStatusOf(answer.problem.status));
   const orders = answer.data.items;
   return render(
     c,
@@ -59,12 +58,7 @@ async function ordersPage(c: Context, visit: Visit): Promise<Response> {
           ))}
         </ul>
       )}
-      {answer.data.total > page * answer.data.limit || page > 1 ? (
-        <nav aria-label={t.pagination} class="pagination">
-          {page > 1 ? <a href={`/orders?page=${page - 1}`}>{t.previous}</a> : null}
-          {answer.data.total > page * answer.data.limit ? <a href={`/orders?page=${page + 1}`}>{t.next}</a> : null}
-        </nav>
-      ) : null}
+      <Pager visit={visit} path="/orders" page={page} total={answer.data.total} limit={answer.data.limit} />
     </>,
   );
 }
@@ -74,7 +68,7 @@ async function orderPage(c: Context, visit: Visit, id: string, message?: string)
   const answer = await visit.api.order(id);
   if (!answer.ok) {
     const text = answer.problem.status === 404 ? t.notFound : problemMessage(visit, answer.problem);
-    return render(c, visit, t.order, <><h1>{t.order}</h1><Notice kind="error">{text}</Notice><p><a href="/orders">{t.myOrders}</a></p></>, statusOf(answer.problem.status));
+    return render(c, visit, t.order, <><h1>{t.order}</h1><Notice kind="error">{text}</Notice><p><a href="/orders">{t.myOrders}</a></p></>, pageStatusOf(answer.problem.status));
   }
   const order = answer.data.order;
   const title = `${t.order} ${order.id.slice(0, 8)}`;

@@ -2,10 +2,9 @@ import type { Context, Hono } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { AppEnv } from '../../../kernel/app.js';
 import type { Book, BookFields, ProblemDocument, Sale, User } from '../api.js';
-import { Field, Notice, fieldErrors, problemMessage, type FieldErrors } from '../layout.js';
-import { render, seeOther } from '../render.js';
+import { Field, Notice, Pager, fieldErrors, pageNumber, problemMessage, type FieldErrors } from '../layout.js';
+import { pageStatusOf, render, seeOther } from '../render.js';
 import { visitOf, type Storefront, type Visit } from '../visit.js';
-import { Pager, pageNumber } from './admin.js';
 import { centsOf } from './catalog.js';
 
 const FORM_FIELDS = ['title', 'author', 'description', 'isbn', 'price', 'stock'] as const;
@@ -16,7 +15,7 @@ type SignedIn = Visit & { user: User };
 const EMPTY_FORM = Object.fromEntries(FORM_FIELDS.map((name) => [name, ''])) as BookForm;
 const RENAMES = { priceCents: 'price' };
 const DONE = ['added', 'saved', 'deleted'] as const;
-const statusOf = (problem: ProblemDocument) => problem.status as ContentfulStatusCode;
+const statusOf = (problem: ProblemDocument) => pageStatusOf(problem.status);
 
 /** A book as its edit form shows it: the price in currency units, as people type it. */
 function formOfBook({ title, author, description, isbn, priceCents, stock }: Book): BookForm {
